@@ -24,12 +24,7 @@ pub const INTERNAL_ERROR: u8 = 2;
 #[command(name = "pipegen", version, about, long_about = None)]
 pub struct Cli {
     /// Folder holding the environment files.
-    #[arg(
-        long,
-        global = true,
-        default_value = "environments",
-        env = "PIPEGEN_ENVIRONMENTS"
-    )]
+    #[arg(long, global = true, default_value = "environments", env = "PIPEGEN_ENVIRONMENTS")]
     pub environments: PathBuf,
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
@@ -118,9 +113,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let result = match &cli.command {
         Command::Validate { envs } => cmd_validate(cli, envs, out, err),
         Command::Envs => cmd_envs(cli, out, err),
-        Command::Fork { from, new, tenant } => {
-            cmd_fork(cli, from, new, tenant.as_deref(), out, err)
-        }
+        Command::Fork { from, new, tenant } => cmd_fork(cli, from, new, tenant.as_deref(), out, err),
         Command::Graph { env, format } => cmd_graph(cli, env, *format, out, err),
         Command::Schema { out: path } => cmd_schema(path.as_deref(), out),
     };
@@ -161,12 +154,7 @@ fn load(cli: &Cli, err: &mut dyn Write) -> anyhow::Result<Option<EnvironmentFile
     }
 }
 
-fn cmd_validate(
-    cli: &Cli,
-    envs: &[String],
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> anyhow::Result<u8> {
+fn cmd_validate(cli: &Cli, envs: &[String], out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
     let Some(files) = load(cli, err)? else {
         return Ok(USER_ERROR);
     };
@@ -176,10 +164,7 @@ fn cmd_validate(
             &vec![Diagnostic::new(
                 None,
                 "",
-                format!(
-                    "no environment files (*.yaml) in {}",
-                    cli.environments.display()
-                ),
+                format!("no environment files (*.yaml) in {}", cli.environments.display()),
             )]
             .into(),
             err,
@@ -203,11 +188,7 @@ fn cmd_validate(
         )?;
     }
     report(cli, &diagnostics, err)?;
-    Ok(if diagnostics.is_empty() {
-        OK
-    } else {
-        USER_ERROR
-    })
+    Ok(if diagnostics.is_empty() { OK } else { USER_ERROR })
 }
 
 fn cmd_envs(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
@@ -272,11 +253,7 @@ fn cmd_fork(
     let tenant = tenant.unwrap_or(new);
     let mut problems = Vec::new();
     if let Err(e) = check_name_part(new) {
-        problems.push(Diagnostic::new(
-            None,
-            "",
-            format!("the environment name {e}"),
-        ));
+        problems.push(Diagnostic::new(None, "", format!("the environment name {e}")));
     }
     if let Err(e) = check_name_part(tenant) {
         problems.push(
@@ -349,9 +326,7 @@ fn cmd_graph(
             match format {
                 GraphFormat::Text => write!(out, "{}", env.graph.to_text())?,
                 GraphFormat::Dot => write!(out, "{}", env.graph.to_dot())?,
-                GraphFormat::Json => {
-                    writeln!(out, "{}", serde_json::to_string_pretty(&env.graph)?)?
-                }
+                GraphFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&env.graph)?)?,
             }
             Ok(OK)
         }

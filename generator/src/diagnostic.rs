@@ -68,11 +68,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(
-        location: Option<Location>,
-        key_path: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(location: Option<Location>, key_path: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic {
             location,
             key_path: key_path.into(),
@@ -106,10 +102,7 @@ impl Diagnostic {
             out.push_str(&format!("  --> {loc}\n"));
             if let Some(text) = loc.file.line(loc.line) {
                 let gutter = loc.line.to_string().len();
-                let shown: String = text
-                    .chars()
-                    .map(|c| if c == '\t' { ' ' } else { c })
-                    .collect();
+                let shown: String = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
                 out.push_str(&format!("{:gutter$} |\n", ""));
                 out.push_str(&format!("{} | {}\n", loc.line, shown));
                 out.push_str(&format!(
@@ -200,10 +193,7 @@ impl fmt::Display for Diagnostics {
 }
 
 /// "did you mean" for a misspelt name: the closest candidate, if it is close.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))
@@ -227,16 +217,7 @@ mod tests {
     #[test]
     fn renders_caret_under_column() {
         let file = SourceFile::new("env.yaml", "a: 1\nbad: 2\n");
-        let d = Diagnostic::new(
-            Some(Location {
-                file,
-                line: 2,
-                col: 6,
-            }),
-            "bad",
-            "wrong",
-        )
-        .with_help("fix it");
+        let d = Diagnostic::new(Some(Location { file, line: 2, col: 6 }), "bad", "wrong").with_help("fix it");
         let text = d.render();
         assert!(text.contains("  --> env.yaml:2:6\n"), "{text}");
         assert!(text.contains("2 | bad: 2\n  |      ^\n"), "{text}");

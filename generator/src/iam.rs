@@ -161,11 +161,7 @@ pub fn statements(n: &Naming, access: &Access) -> Vec<Statement> {
             &["dynamodb:PutItem", "dynamodb:GetItem"],
             vec![arn(n, "dynamodb", &format!("table/{table}"))],
         )],
-        Access::Publish { topic } => vec![one(
-            sid("Publish", topic),
-            &["sns:Publish"],
-            vec![arn(n, "sns", topic)],
-        )],
+        Access::Publish { topic } => vec![one(sid("Publish", topic), &["sns:Publish"], vec![arn(n, "sns", topic)])],
         Access::UseKey { key_arn } => vec![one(
             "UseAlertsKey".into(),
             &["kms:GenerateDataKey", "kms:Decrypt"],
@@ -215,11 +211,7 @@ pub fn statements(n: &Naming, access: &Access) -> Vec<Statement> {
                 ],
                 vec![arn(n, "ecr", &format!("repository/{repository}"))],
             ),
-            one(
-                "RegistryLogin".into(),
-                &["ecr:GetAuthorizationToken"],
-                vec!["*".into()],
-            ),
+            one("RegistryLogin".into(), &["ecr:GetAuthorizationToken"], vec!["*".into()]),
         ],
         Access::RunTask { cluster, family } => vec![Statement {
             sid: sid("Run", family),
@@ -302,10 +294,7 @@ mod tests {
                 },
             ],
         );
-        let resources: Vec<&str> = st
-            .iter()
-            .flat_map(|s| s.resources.iter().map(String::as_str))
-            .collect();
+        let resources: Vec<&str> = st.iter().flat_map(|s| s.resources.iter().map(String::as_str)).collect();
         assert_eq!(
             resources,
             [
@@ -343,12 +332,8 @@ mod tests {
             Access::WriteLogs {
                 log_group: "/aws/lambda/f".into(),
             },
-            Access::WriteCatalog {
-                database: "d".into(),
-            },
-            Access::PullImage {
-                repository: "r".into(),
-            },
+            Access::WriteCatalog { database: "d".into() },
+            Access::PullImage { repository: "r".into() },
             Access::RunTask {
                 cluster: "c".into(),
                 family: "f".into(),
@@ -372,9 +357,6 @@ mod tests {
         let mut n = naming();
         n.account = None;
         let st = statements(&n, &Access::Publish { topic: "t".into() });
-        assert_eq!(
-            st[0].resources,
-            ["arn:aws:sns:eu-west-1:${AWS::AccountId}:t"]
-        );
+        assert_eq!(st[0].resources, ["arn:aws:sns:eu-west-1:${AWS::AccountId}:t"]);
     }
 }

@@ -28,8 +28,7 @@ impl Naming {
         match &self.account {
             Some(a) => a.clone(),
             None => {
-                let digest =
-                    Sha256::digest(format!("{}/{}/{}", self.project, self.tenant, self.region));
+                let digest = Sha256::digest(format!("{}/{}/{}", self.project, self.tenant, self.region));
                 digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
             }
         }
@@ -66,9 +65,7 @@ impl Naming {
     /// The account as it appears in ARNs: the id, or CloudFormation's pseudo
     /// parameter (the Terraform renderer maps it to `aws_caller_identity`).
     pub fn account_in_arn(&self) -> String {
-        self.account
-            .clone()
-            .unwrap_or_else(|| ACCOUNT_PLACEHOLDER.to_string())
+        self.account.clone().unwrap_or_else(|| ACCOUNT_PLACEHOLDER.to_string())
     }
 }
 
@@ -129,11 +126,7 @@ impl NameRule {
             NameRule::S3Bucket => (3, 63, "lower case letters, digits, hyphens and dots"),
             NameRule::KinesisStream | NameRule::FirehoseStream => (
                 1,
-                if self == NameRule::KinesisStream {
-                    128
-                } else {
-                    64
-                },
+                if self == NameRule::KinesisStream { 128 } else { 64 },
                 "letters, digits, `_`, `-` and `.`",
             ),
             NameRule::LambdaFunction => (1, 64, "letters, digits, `-` and `_`"),
@@ -141,15 +134,11 @@ impl NameRule {
             NameRule::DynamoTable => (3, 255, "letters, digits, `_`, `-` and `.`"),
             NameRule::SnsTopic => (1, 256, "letters, digits, `-` and `_`"),
             NameRule::IamRole => (1, 64, "letters, digits and `+=,.@_-`"),
-            NameRule::GlueDatabase | NameRule::GlueTable => {
-                (1, 255, "lower case letters, digits and `_`")
-            }
+            NameRule::GlueDatabase | NameRule::GlueTable => (1, 255, "lower case letters, digits and `_`"),
             NameRule::GlueCrawler => (1, 255, "letters, digits, `-` and `_`"),
             NameRule::AthenaWorkgroup => (1, 128, "letters, digits, `.`, `_` and `-`"),
             NameRule::EventBridgeRule => (1, 64, "letters, digits, `.`, `-` and `_`"),
-            NameRule::EcsCluster | NameRule::EcsTaskFamily => {
-                (1, 255, "letters, digits, `-` and `_`")
-            }
+            NameRule::EcsCluster | NameRule::EcsTaskFamily => (1, 255, "letters, digits, `-` and `_`"),
             NameRule::LogGroup => (1, 512, "letters, digits and `_-/.#`"),
             NameRule::Alarm => (1, 255, "printable ASCII"),
             NameRule::Dashboard => (1, 255, "letters, digits, `-` and `_`"),
@@ -159,9 +148,7 @@ impl NameRule {
     fn allowed(self, c: char) -> bool {
         let alnum = c.is_ascii_alphanumeric();
         match self {
-            NameRule::S3Bucket => {
-                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
-            }
+            NameRule::S3Bucket => c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.',
             NameRule::KinesisStream
             | NameRule::FirehoseStream
             | NameRule::DynamoTable
@@ -175,9 +162,7 @@ impl NameRule {
             | NameRule::EcsTaskFamily
             | NameRule::Dashboard => alnum || matches!(c, '_' | '-'),
             NameRule::IamRole => alnum || "+=,.@_-".contains(c),
-            NameRule::GlueDatabase | NameRule::GlueTable => {
-                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
-            }
+            NameRule::GlueDatabase | NameRule::GlueTable => c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_',
             NameRule::LogGroup => alnum || "_-/.#".contains(c),
             NameRule::Alarm => c.is_ascii_graphic() || c == ' ',
         }
@@ -222,9 +207,7 @@ impl NameRule {
                 ));
             }
             if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
-                return Err(format!(
-                    "the S3 bucket name `{name}` looks like an IP address"
-                ));
+                return Err(format!("the S3 bucket name `{name}` looks like an IP address"));
             }
         }
         if matches!(self, NameRule::GlueDatabase | NameRule::GlueTable)
@@ -303,27 +286,13 @@ mod tests {
     #[test]
     fn s3_rules() {
         assert!(NameRule::S3Bucket.check("ab").is_err());
-        assert!(
-            NameRule::S3Bucket
-                .check(&"a".repeat(64))
-                .unwrap_err()
-                .contains("3-63")
-        );
-        assert!(
-            NameRule::S3Bucket
-                .check("Upper-case")
-                .unwrap_err()
-                .contains("`U`")
-        );
+        assert!(NameRule::S3Bucket.check(&"a".repeat(64)).unwrap_err().contains("3-63"));
+        assert!(NameRule::S3Bucket.check("Upper-case").unwrap_err().contains("`U`"));
         assert!(NameRule::S3Bucket.check("-abc").is_err());
         assert!(NameRule::S3Bucket.check("a..b").is_err());
         assert!(NameRule::S3Bucket.check("192.168.1.1").is_err());
         assert!(NameRule::S3Bucket.check("xn--abc").is_err());
-        assert!(
-            NameRule::S3Bucket
-                .check("pipegen-dev-lake-1a2b3c4d")
-                .is_ok()
-        );
+        assert!(NameRule::S3Bucket.check("pipegen-dev-lake-1a2b3c4d").is_ok());
     }
 
     #[test]

@@ -86,32 +86,20 @@ pub const NAMED_QUERIES: &[(&str, &str)] = &[
         "which products convert views to purchases best",
     ),
     ("hourly_revenue_trends", "what are the peak revenue hours"),
-    (
-        "top_products_by_engagement",
-        "which products draw the most interest",
-    ),
-    (
-        "category_performance",
-        "how categories perform day over day",
-    ),
+    ("top_products_by_engagement", "which products draw the most interest"),
+    ("category_performance", "how categories perform day over day"),
     ("user_activity_trends", "how engaged users are day to day"),
     ("unique_visitors_per_day", "unique visitors per day"),
     (
         "carted_not_purchased",
         "on a given day, what was added to carts but not bought",
     ),
-    (
-        "top_categories_by_hour_weekday",
-        "top categories per hour of the week",
-    ),
+    ("top_categories_by_hour_weekday", "top categories per hour of the week"),
     (
         "brands_needing_marketing",
         "brands that convert well but are seen too little",
     ),
-    (
-        "top_products_per_seller",
-        "the seller's top 5 products by profit",
-    ),
+    ("top_products_per_seller", "the seller's top 5 products by profit"),
     ("latest_orders_per_seller", "the seller's 5 latest orders"),
     ("revenue_by_city", "revenue and orders per city"),
 ];
@@ -122,10 +110,7 @@ pub fn pascal(s: &str) -> String {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let mut cs = p.chars();
-            let first = cs
-                .next()
-                .map(|c| c.to_ascii_uppercase())
-                .unwrap_or_default();
+            let first = cs.next().map(|c| c.to_ascii_uppercase()).unwrap_or_default();
             std::iter::once(first).chain(cs).collect::<String>()
         })
         .collect()
@@ -169,10 +154,7 @@ impl Builder {
     }
 
     fn grant(&mut self, role: &str, access: Access) {
-        self.accesses
-            .entry(role.to_string())
-            .or_default()
-            .push(access);
+        self.accesses.entry(role.to_string()).or_default().push(access);
     }
 
     fn name_of(&self, id: &str) -> String {
@@ -386,12 +368,7 @@ impl ResourceGraph {
                     env.insert("DETECTIONS_TABLE", table.clone());
                     env.insert(
                         "ALERTS_TOPIC_ARN",
-                        format!(
-                            "arn:{}:sns:{}:{}:{topic}",
-                            n.partition(),
-                            n.region,
-                            n.account_in_arn()
-                        ),
+                        format!("arn:{}:sns:{}:{}:{topic}", n.partition(), n.region, n.account_in_arn()),
                     );
                     env.insert("THRESHOLD", c.detector.threshold.to_string());
                     env.insert("WINDOW_SECONDS", c.detector.window_seconds.to_string());
@@ -420,14 +397,8 @@ impl ResourceGraph {
                         b.grant(&role_id, Access::WriteStream { stream });
                     }
                     env.insert("LAKE_BUCKET", lake_name.clone());
-                    env.insert(
-                        "PROFILE",
-                        format!("{:?}", c.simulator.profile).to_lowercase(),
-                    );
-                    env.insert(
-                        "EVENTS_PER_INVOCATION",
-                        c.simulator.events_per_invocation.to_string(),
-                    );
+                    env.insert("PROFILE", format!("{:?}", c.simulator.profile).to_lowercase());
+                    env.insert("EVENTS_PER_INVOCATION", c.simulator.events_per_invocation.to_string());
                     env.insert("BOTS", c.simulator.bots.to_string());
                     env.insert("FAULT_RATE", c.simulator.fault_rate.to_string());
                     b.grant(
@@ -477,8 +448,7 @@ impl ResourceGraph {
                 let stream_id = format!("{}Stream", pascal(&t.stream));
                 let stream = b.name_of(&stream_id);
                 b.grant(&role_id, Access::ReadStream { stream });
-                let tumbling =
-                    (f.workload == Workload::Detector).then_some(c.detector.window_seconds);
+                let tumbling = (f.workload == Workload::Detector).then_some(c.detector.window_seconds);
                 let mut deps = vec![fn_id.as_str(), stream_id.as_str(), role_id.as_str()];
                 if let Some(q) = &dlq_id {
                     deps.push(q);
@@ -659,18 +629,8 @@ impl ResourceGraph {
                     family: family.clone(),
                 },
             );
-            b.grant(
-                &events_role,
-                Access::PassRole {
-                    role: exec_role_name,
-                },
-            );
-            b.grant(
-                &events_role,
-                Access::PassRole {
-                    role: task_role_name,
-                },
-            );
+            b.grant(&events_role, Access::PassRole { role: exec_role_name });
+            b.grant(&events_role, Access::PassRole { role: task_role_name });
             b.add(
                 "EtlSchedule",
                 Kind::Schedule,
@@ -754,10 +714,7 @@ impl ResourceGraph {
                 b.add(
                     format!("{}Crawler", pascal(layer_name)),
                     Kind::GlueCrawler,
-                    Some((
-                        n.regional(&format!("{layer_name}-crawler")),
-                        NameRule::GlueCrawler,
-                    )),
+                    Some((n.regional(&format!("{layer_name}-crawler")), NameRule::GlueCrawler)),
                     "catalog.crawlers",
                     &["GlueDatabase", "CrawlerRole"],
                     json!({
@@ -948,11 +905,9 @@ impl ResourceGraph {
         let mut done: BTreeSet<String> = BTreeSet::new();
         let mut pending = std::mem::take(&mut self.resources);
         while !pending.is_empty() {
-            let ready = pending.iter().position(|r| {
-                r.depends_on
-                    .iter()
-                    .all(|d| done.contains(d) || !ids.contains(d))
-            });
+            let ready = pending
+                .iter()
+                .position(|r| r.depends_on.iter().all(|d| done.contains(d) || !ids.contains(d)));
             let i = ready.unwrap_or(0); // a cycle cannot arise from build(); `cycles` checks anyway
             let r = pending.remove(i);
             done.insert(r.id.clone());
@@ -1025,10 +980,7 @@ impl ResourceGraph {
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default();
-            out.push_str(&format!(
-                "  \"{}\" [label=\"{}\\n{}\"];\n",
-                r.id, r.id, kind
-            ));
+            out.push_str(&format!("  \"{}\" [label=\"{}\\n{}\"];\n", r.id, r.id, kind));
         }
         for r in &self.resources {
             for d in &r.depends_on {

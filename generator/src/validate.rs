@@ -38,26 +38,33 @@ pub struct Environment {
 /// The JSON Schema of the environment file format.
 pub fn json_schema() -> &'static Json {
     static SCHEMA: OnceLock<Json> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
-        serde_json::to_value(schemars::schema_for!(EnvironmentConfig)).expect("schema serializes")
-    })
+    SCHEMA.get_or_init(|| serde_json::to_value(schemars::schema_for!(EnvironmentConfig)).expect("schema serializes"))
 }
 
 /// Validates one environment of `files`.
 pub fn validate_one(files: &EnvironmentFiles, name: &str) -> Result<Environment, Diagnostics> {
     let merged = files.merged(name)?;
-    let json = schema_check::check(&merged.document, json_schema())?;
-    let config: EnvironmentConfig = serde_json::from_value(json).map_err(|e| {
-        Diagnostics::from(vec![Diagnostic::new(
-            Some(merged.document.location.clone()),
-            "",
-            format!("internal: the checked document does not fit the model: {e}"),
-        )])
-    })?;
-    let mut diagnostics = Diagnostics::default();
-    let ctx = Ctx {
-        doc: &merged.document,
+    let ctx = Ctx { doc: &merged.document };
+    let config: EnvironmentConfig = match schema_check::check(&merged.document, json_schema()) {
+        Ok(json) => serde_json::from_value(json).map_err(|e| {
+            Diagnostics::from(vec![Diagnostic::new(
+                Some(merged.document.location.clone()),
+                "",
+                format!("internal: the checked document does not fit the model: {e}"),
+            )])
+        })?,
+        Err((mut diagnostics, partial)) => {
+            // Report the meaning of what was well formed too, when the rest
+            // still makes a model (a bad optional value falls back to its default).
+            if let Ok(config) = serde_json::from_value::<EnvironmentConfig>(partial) {
+                let mut more = Diagnostics::default();
+                check_meaning(&ctx, &config, &mut more);
+                diagnostics.extend(more);
+            }
+            return Err(diagnostics.sorted());
+        }
     };
+    let mut diagnostics = Diagnostics::default();
     check_meaning(&ctx, &config, &mut diagnostics);
     if !diagnostics.is_empty() {
         return Err(diagnostics.sorted());
@@ -68,9 +75,8 @@ pub fn validate_one(files: &EnvironmentFiles, name: &str) -> Result<Environment,
             && let Err(message) = rule.check(name)
         {
             diagnostics.push(
-                Diagnostic::new(Some(ctx.doc.locate_key(&r.origin)), r.origin.clone(), message).with_help(
-                    "physical names are <project>-<tenant>-<key>: shorten `project`, `tenant` or this key",
-                ),
+                Diagnostic::new(Some(ctx.doc.locate_key(&r.origin)), r.origin.clone(), message)
+                    .with_help("physical names are <project>-<tenant>-<key>: shorten `project`, `tenant` or this key"),
             );
         }
     }
@@ -130,10 +136,7 @@ pub fn validate_set(files: &EnvironmentFiles, names: &[String]) -> (Vec<Environm
                 continue; // scoped to their database / workgroup
             }
             if let Some(n) = &r.name {
-                owners
-                    .entry((r.kind, n.as_str()))
-                    .or_default()
-                    .push(env.name.as_str());
+                owners.entry((r.kind, n.as_str())).or_default().push(env.name.as_str());
             }
         }
     }
@@ -165,7 +168,9 @@ pub fn validate_set(files: &EnvironmentFiles, names: &[String]) -> (Vec<Environm
                     clashes.len()
                 ),
             )
-            .with_help(format!("give `{env_name}` its own `tenant` (or `project`); a fork must not reuse its parent's tenant")),
+            .with_help(format!(
+                "give `{env_name}` its own `tenant` (or `project`); a fork must not reuse its parent's tenant"
+            )),
         );
     }
     let envs: Vec<Environment> = selected
@@ -217,11 +222,8 @@ fn check_reference(
             None => format!("{what}s defined under `{section}`: {}", names.join(", ")),
         };
         out.push(
-            ctx.at(
-                path,
-                format!("`{value}` is not a {what} of this environment"),
-            )
-            .with_help(help),
+            ctx.at(path, format!("`{value}` is not a {what} of this environment"))
+                .with_help(help),
         );
     }
 }
@@ -237,11 +239,8 @@ fn check_meaning(ctx: &Ctx, c: &EnvironmentConfig, out: &mut Diagnostics) {
     }
     if !valid_region(&c.region) {
         out.push(
-            ctx.at(
-                "region",
-                format!("`{}` is not an AWS region name", c.region),
-            )
-            .with_help("e.g. eu-west-1, us-east-1, ap-south-1"),
+            ctx.at("region", format!("`{}` is not an AWS region name", c.region))
+                .with_help("e.g. eu-west-1, us-east-1, ap-south-1"),
         );
     }
     if let Some(account) = &c.account
@@ -254,11 +253,8 @@ fn check_meaning(ctx: &Ctx, c: &EnvironmentConfig, out: &mut Diagnostics) {
     }
     if c.protected && c.account.is_none() {
         out.push(
-            ctx.at_key(
-                "protected",
-                "a protected environment must name its `account`",
-            )
-            .with_help("protection guards one real account; add `account: \"123456789012\"`"),
+            ctx.at_key("protected", "a protected environment must name its `account`")
+                .with_help("protection guards one real account; add `account: \"123456789012\"`"),
         );
     }
     for (k, v) in &c.tags {
@@ -285,11 +281,8 @@ fn check_meaning(ctx: &Ctx, c: &EnvironmentConfig, out: &mut Diagnostics) {
             .map(|s| format!("did you mean `{s}`?"))
             .unwrap_or_else(|| "use an IANA name such as Asia/Kolkata or Europe/London".into());
         out.push(
-            ctx.at(
-                "analytics.time_zone",
-                format!("`{}` is not a time zone", a.time_zone),
-            )
-            .with_help(help),
+            ctx.at("analytics.time_zone", format!("`{}` is not a time zone", a.time_zone))
+                .with_help(help),
         );
     }
     if a.peak_hours.start > a.peak_hours.end {
@@ -331,11 +324,8 @@ fn check_meaning(ctx: &Ctx, c: &EnvironmentConfig, out: &mut Diagnostics) {
         check_key(ctx, out, &format!("streams.{key}"), key);
         match (s.mode, s.shards) {
             (StreamMode::Provisioned, None) => out.push(
-                ctx.at(
-                    &format!("streams.{key}"),
-                    "a provisioned stream needs `shards`",
-                )
-                .with_help("add `shards: 1`, or use `mode: on_demand`"),
+                ctx.at(&format!("streams.{key}"), "a provisioned stream needs `shards`")
+                    .with_help("add `shards: 1`, or use `mode: on_demand`"),
             ),
             (StreamMode::OnDemand, Some(_)) => out.push(
                 ctx.at(
@@ -363,8 +353,14 @@ fn check_meaning(ctx: &Ctx, c: &EnvironmentConfig, out: &mut Diagnostics) {
         check_key(ctx, out, &base, key);
         let needs_trigger = matches!(f.workload, Workload::Ingest | Workload::Detector);
         match (&f.trigger, needs_trigger) {
-            (None, true) => out.push(ctx.at(&base, format!("a {} function needs a `trigger`", f.workload.as_str())).with_help("add `trigger: {stream: events}`")),
-            (Some(_), false) => out.push(ctx.at_key(&format!("{base}.trigger"), "the simulator is not triggered by a stream").with_help("remove `trigger`; the simulator writes to `target_stream` and runs on `schedule`")),
+            (None, true) => out.push(
+                ctx.at(&base, format!("the `{}` workload needs a `trigger`", f.workload.as_str()))
+                    .with_help("add `trigger: {stream: events}`"),
+            ),
+            (Some(_), false) => out.push(
+                ctx.at_key(&format!("{base}.trigger"), "the simulator is not triggered by a stream")
+                    .with_help("remove `trigger`; the simulator writes to `target_stream` and runs on `schedule`"),
+            ),
             _ => {}
         }
         if let Some(t) = &f.trigger {
@@ -388,13 +384,19 @@ fn check_meaning(ctx: &Ctx, c: &EnvironmentConfig, out: &mut Diagnostics) {
                 );
             }
             if f.workload == Workload::Detector && t.parallelization_factor != 1 {
-                out.push(ctx.at(&format!("{tp}.parallelization_factor"), "the detector's windows need parallelization_factor 1").with_help("with more than one batch per shard, a window would see only part of a user's actions"));
+                out.push(
+                    ctx.at(
+                        &format!("{tp}.parallelization_factor"),
+                        "the detector's windows need parallelization_factor 1",
+                    )
+                    .with_help("with more than one batch per shard, a window would see only part of a user's actions"),
+                );
             }
         }
         match f.workload {
             Workload::Simulator => match &f.target_stream {
                 None => out.push(
-                    ctx.at(&base, "a simulator function needs a `target_stream`")
+                    ctx.at(&base, "the `simulator` workload needs a `target_stream`")
                         .with_help("add `target_stream: events`"),
                 ),
                 Some(s) => check_reference(
@@ -409,10 +411,7 @@ fn check_meaning(ctx: &Ctx, c: &EnvironmentConfig, out: &mut Diagnostics) {
             },
             _ if f.target_stream.is_some() => out.push(ctx.at_key(
                 &format!("{base}.target_stream"),
-                format!(
-                    "`target_stream` is for the simulator, not {}",
-                    f.workload.as_str()
-                ),
+                format!("`target_stream` is for the simulator, not {}", f.workload.as_str()),
             )),
             _ => {}
         }
@@ -461,10 +460,7 @@ fn check_meaning(ctx: &Ctx, c: &EnvironmentConfig, out: &mut Diagnostics) {
             let ok = match sub.protocol {
                 crate::model::SubscriptionProtocol::Email => {
                     let parts: Vec<&str> = sub.endpoint.split('@').collect();
-                    parts.len() == 2
-                        && !parts[0].is_empty()
-                        && parts[1].contains('.')
-                        && !sub.endpoint.contains(' ')
+                    parts.len() == 2 && !parts[0].is_empty() && parts[1].contains('.') && !sub.endpoint.contains(' ')
                 }
                 crate::model::SubscriptionProtocol::Sqs => {
                     sub.endpoint.starts_with("arn:aws") && sub.endpoint.contains(":sqs:")
@@ -477,11 +473,7 @@ fn check_meaning(ctx: &Ctx, c: &EnvironmentConfig, out: &mut Diagnostics) {
                 out.push(
                     ctx.at(
                         &path,
-                        format!(
-                            "`{}` is not a valid {} endpoint",
-                            sub.endpoint,
-                            sub.protocol.as_str()
-                        ),
+                        format!("`{}` is not a valid {} endpoint", sub.endpoint, sub.protocol.as_str()),
                     )
                     .with_help("email: an address; sqs: a queue ARN; https: an https:// URL"),
                 );
@@ -491,15 +483,7 @@ fn check_meaning(ctx: &Ctx, c: &EnvironmentConfig, out: &mut Diagnostics) {
 
     // Alarms.
     if c.alarms.enabled {
-        check_reference(
-            ctx,
-            out,
-            "alarms.topic",
-            &c.alarms.topic,
-            "topic",
-            "topics",
-            &topics,
-        );
+        check_reference(ctx, out, "alarms.topic", &c.alarms.topic, "topic", "topics", &topics);
     }
 
     // ETL.
@@ -514,15 +498,9 @@ fn check_meaning(ctx: &Ctx, c: &EnvironmentConfig, out: &mut Diagnostics) {
                 out.push(
                     ctx.at(
                         "etl.memory_mb",
-                        format!(
-                            "{} MB does not fit {} CPU units on Fargate",
-                            etl.memory_mb, etl.cpu
-                        ),
+                        format!("{} MB does not fit {} CPU units on Fargate", etl.memory_mb, etl.cpu),
                     )
-                    .with_help(format!(
-                        "with cpu {} use {lo}-{hi} MB in Fargate's steps",
-                        etl.cpu
-                    )),
+                    .with_help(format!("with cpu {} use {lo}-{hi} MB in Fargate's steps", etl.cpu)),
                 );
             }
             _ => {}
@@ -534,11 +512,7 @@ fn check_meaning(ctx: &Ctx, c: &EnvironmentConfig, out: &mut Diagnostics) {
             );
         }
         if !LOG_RETENTION_DAYS.contains(&etl.log_retention_days) {
-            out.push(retention_error(
-                ctx,
-                "etl.log_retention_days",
-                etl.log_retention_days,
-            ));
+            out.push(retention_error(ctx, "etl.log_retention_days", etl.log_retention_days));
         }
     }
 
@@ -553,23 +527,11 @@ fn check_meaning(ctx: &Ctx, c: &EnvironmentConfig, out: &mut Diagnostics) {
             "streams",
             &streams,
         );
-        let reserved = [
-            "bronze/",
-            "silver/",
-            "gold/",
-            "invalid/",
-            "_state/",
-            "athena-results/",
-        ];
+        let reserved = ["bronze/", "silver/", "gold/", "invalid/", "_state/", "athena-results/"];
         if !fh.prefix.ends_with('/') || fh.prefix.starts_with('/') || fh.prefix.len() < 2 {
             out.push(
-                ctx.at(
-                    "firehose_backup.prefix",
-                    format!("`{}` is not a key prefix", fh.prefix),
-                )
-                .with_help(
-                    "write a folder such as `raw-backup/` (no leading slash, trailing slash)",
-                ),
+                ctx.at("firehose_backup.prefix", format!("`{}` is not a key prefix", fh.prefix))
+                    .with_help("write a folder such as `raw-backup/` (no leading slash, trailing slash)"),
             );
         } else if reserved.iter().any(|r| fh.prefix.starts_with(r)) {
             out.push(
@@ -595,9 +557,10 @@ fn retention_error(ctx: &Ctx, path: &str, days: u32) -> Diagnostic {
 
 fn check_key(ctx: &Ctx, out: &mut Diagnostics, path: &str, key: &str) {
     if let Err(e) = check_name_part(key) {
-        out.push(ctx.at_key(path, format!("the name {e}")).with_help(
-            "names become part of physical names: lower case letters, digits and hyphens",
-        ));
+        out.push(
+            ctx.at_key(path, format!("the name {e}"))
+                .with_help("names become part of physical names: lower case letters, digits and hyphens"),
+        );
     }
 }
 
@@ -614,12 +577,7 @@ fn valid_region(r: &str) -> bool {
 
 /// Memory sizes (MB) Fargate accepts for a CPU size.
 fn fargate_memory(cpu: u32) -> Option<Vec<u32>> {
-    let gb = |from: u32, to: u32, step: u32| {
-        (from..=to)
-            .step_by(step as usize)
-            .map(|g| g * 1024)
-            .collect::<Vec<_>>()
-    };
+    let gb = |from: u32, to: u32, step: u32| (from..=to).step_by(step as usize).map(|g| g * 1024).collect::<Vec<_>>();
     Some(match cpu {
         256 => vec![512, 1024, 2048],
         512 => gb(1, 4, 1),
@@ -685,23 +643,13 @@ mod tests {
         assert!(check_schedule("rate(1 minutes)").is_err());
         assert!(check_schedule("rate(0 hours)").is_err());
         assert!(check_schedule("cron(0 2 * * ? *)").is_ok());
-        assert!(
-            check_schedule("cron(0 2 * * *)")
-                .unwrap_err()
-                .contains("5 fields")
-        );
+        assert!(check_schedule("cron(0 2 * * *)").unwrap_err().contains("5 fields"));
         assert!(check_schedule("every 5 minutes").is_err());
     }
 
     #[test]
     fn regions() {
-        for r in [
-            "eu-west-1",
-            "us-east-1",
-            "ap-south-1",
-            "us-gov-west-1",
-            "cn-north-1",
-        ] {
+        for r in ["eu-west-1", "us-east-1", "ap-south-1", "us-gov-west-1", "cn-north-1"] {
             assert!(valid_region(r), "{r}");
         }
         for r in ["eu-west", "EU-west-1", "euwest1", "e-west-1", "eu--1"] {

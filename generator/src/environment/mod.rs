@@ -64,21 +64,13 @@ impl EnvironmentFile {
         }
     }
 
-    fn from_bytes_inner(
-        path: &Path,
-        bytes: Vec<u8>,
-    ) -> (Arc<SourceFile>, Result<Node, Diagnostic>) {
+    fn from_bytes_inner(path: &Path, bytes: Vec<u8>) -> (Arc<SourceFile>, Result<Node, Diagnostic>) {
         match String::from_utf8(bytes) {
             Err(e) => {
                 let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
                 let prefix = String::from_utf8_lossy(valid).into_owned();
                 let line = prefix.matches('\n').count() + 1;
-                let col = prefix
-                    .rsplit('\n')
-                    .next()
-                    .map(|l| l.chars().count())
-                    .unwrap_or(0)
-                    + 1;
+                let col = prefix.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
                 let byte = e.as_bytes()[valid.len()];
                 let file = SourceFile::new(path, prefix);
                 let d = Diagnostic::new(
@@ -128,10 +120,7 @@ impl EnvironmentFile {
                 _ => Err(Diagnostic::new(
                     Some(node.location.clone()),
                     "extends",
-                    format!(
-                        "`extends` names one environment; found a {}",
-                        node.type_name()
-                    ),
+                    format!("`extends` names one environment; found a {}", node.type_name()),
                 )
                 .with_help("write `extends: base` (the file name without .yaml)")),
             },
@@ -181,10 +170,7 @@ impl EnvironmentFiles {
     }
 
     /// Builds from in-memory files (tests, benchmarks).
-    pub fn from_files(
-        dir: &Path,
-        files: impl IntoIterator<Item = EnvironmentFile>,
-    ) -> EnvironmentFiles {
+    pub fn from_files(dir: &Path, files: impl IntoIterator<Item = EnvironmentFile>) -> EnvironmentFiles {
         EnvironmentFiles {
             dir: dir.to_path_buf(),
             files: files.into_iter().map(|f| (f.name.clone(), f)).collect(),
@@ -242,19 +228,13 @@ impl EnvironmentFiles {
                 None => {
                     let help = match did_you_mean(&parent, self.names()) {
                         Some(s) => format!("did you mean `{s}`?"),
-                        None => format!(
-                            "environments here: {}",
-                            self.names().collect::<Vec<_>>().join(", ")
-                        ),
+                        None => format!("environments here: {}", self.names().collect::<Vec<_>>().join(", ")),
                     };
                     return Err(vec![
                         Diagnostic::new(
                             Some(location),
                             "extends",
-                            format!(
-                                "`extends: {parent}` names no environment in {}",
-                                self.dir.display()
-                            ),
+                            format!("`extends: {parent}` names no environment in {}", self.dir.display()),
                         )
                         .with_help(help),
                     ]
@@ -268,23 +248,15 @@ impl EnvironmentFiles {
     pub fn merged(&self, name: &str) -> Result<MergedDocument, Diagnostics> {
         let chain = self.chain(name)?;
         let mut layers = chain.iter().rev();
-        let root = layers
-            .next()
-            .expect("a chain has at least the environment itself");
-        let mut document = root
-            .document
-            .clone()
-            .expect("chain() checked every document parsed");
+        let root = layers.next().expect("a chain has at least the environment itself");
+        let mut document = root.document.clone().expect("chain() checked every document parsed");
         if chain.len() > 1 {
             for key in NOT_INHERITED {
                 document.remove(key);
             }
         }
         for (i, layer) in layers.enumerate() {
-            let mut overlay = layer
-                .document
-                .clone()
-                .expect("chain() checked every document parsed");
+            let mut overlay = layer.document.clone().expect("chain() checked every document parsed");
             let is_leaf = i + 2 == chain.len();
             if !is_leaf {
                 for key in NOT_INHERITED {
@@ -346,10 +318,7 @@ mod tests {
         EnvironmentFiles::from_files(
             Path::new("envs"),
             list.iter().map(|(n, t)| {
-                EnvironmentFile::from_bytes(
-                    &PathBuf::from(format!("envs/{n}.yaml")),
-                    t.as_bytes().to_vec(),
-                )
+                EnvironmentFile::from_bytes(&PathBuf::from(format!("envs/{n}.yaml")), t.as_bytes().to_vec())
             }),
         )
     }
@@ -399,11 +368,7 @@ mod tests {
 
     #[test]
     fn cycle_is_an_error_at_extends() {
-        let set = files(&[
-            ("a", "extends: b\n"),
-            ("b", "extends: c\n"),
-            ("c", "extends: a\n"),
-        ]);
+        let set = files(&[("a", "extends: b\n"), ("b", "extends: c\n"), ("c", "extends: a\n")]);
         let err = set.merged("a").unwrap_err();
         assert_eq!(
             err.one_line(),

@@ -15,17 +15,19 @@ use super::yaml::{Node, Value};
 use crate::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 
 /// Walks `node` against `schema` (a root schema with `$defs`). Returns the JSON
-/// value when there is no problem.
-pub fn check(node: &Node, schema: &Json) -> Result<Json, Diagnostics> {
+/// value when there is no problem; otherwise every problem, and the value with
+/// the offending entries left out (so later checks can still run on the rest
+/// and report their problems in the same pass).
+pub fn check(node: &Node, schema: &Json) -> Result<Json, (Diagnostics, Json)> {
     let mut walker = Walker {
         root: schema,
         diagnostics: Diagnostics::default(),
     };
-    let value = walker.walk(node, schema, "");
+    let value = walker.walk(node, schema, "").unwrap_or(Json::Null);
     if walker.diagnostics.is_empty() {
-        Ok(value.unwrap_or(Json::Null))
+        Ok(value)
     } else {
-        Err(walker.diagnostics)
+        Err((walker.diagnostics, value))
     }
 }
 
@@ -90,11 +92,7 @@ impl<'s> Walker<'s> {
             );
             return None;
         }
-        let concrete = types
-            .iter()
-            .find(|t| **t != "null")
-            .copied()
-            .unwrap_or("null");
+        let concrete = types.iter().find(|t| **t != "null").copied().unwrap_or("null");
         match concrete {
             "object" => self.walk_object(node, schema, path),
             "array" => self.walk_array(node, schema, path),
@@ -118,37 +116,28 @@ impl<'s> Walker<'s> {
             .iter()
             .filter(|b| self.resolve(b).get("type").and_then(Json::as_str) != Some("null"))
             .collect();
-        // Try each branch quietly; report the errors of the last one tried (for
-        // `Option<T>` there is only one).
+        // Try each branch quietly; if none fits, report the errors of the last
+        // one tried (for `Option<T>` there is only one) and keep its partial value.
         let saved = std::mem::take(&mut self.diagnostics);
-        let mut last_errors = Diagnostics::default();
+        let mut last = (None, Diagnostics::default());
         for branch in &candidates {
-            if let Some(v) = self.walk(node, branch, path)
-                && self.diagnostics.is_empty()
-            {
+            let value = self.walk(node, branch, path);
+            if value.is_some() && self.diagnostics.is_empty() {
                 self.diagnostics = saved;
-                return Some(v);
+                return value;
             }
-            last_errors = std::mem::take(&mut self.diagnostics);
+            last = (value, std::mem::take(&mut self.diagnostics));
         }
         self.diagnostics = saved;
-        self.diagnostics.extend(last_errors);
-        None
+        self.diagnostics.extend(last.1);
+        last.0
     }
 
-    fn walk_enum(
-        &mut self,
-        node: &Node,
-        values: &[String],
-        schema: &Json,
-        path: &str,
-    ) -> Option<Json> {
+    fn walk_enum(&mut self, node: &Node, values: &[String], schema: &Json, path: &str) -> Option<Json> {
         let nullable = schema_allows_null(schema);
         match &node.value {
             Value::Null if nullable => Some(Json::Null),
-            Value::Scalar { text, .. } if values.iter().any(|v| v == text) => {
-                Some(Json::String(text.clone()))
-            }
+            Value::Scalar { text, .. } if values.iter().any(|v| v == text) => Some(Json::String(text.clone())),
             Value::Scalar { text, .. } => {
                 let hint = did_you_mean(text, values.iter().map(String::as_str))
                     .map(|s| format!("did you mean `{s}`?"))
@@ -165,11 +154,7 @@ impl<'s> Walker<'s> {
                 self.error(
                     node,
                     path,
-                    format!(
-                        "expected one of: {}; found a {}",
-                        values.join(", "),
-                        node.type_name()
-                    ),
+                    format!("expected one of: {}; found a {}", values.join(", "), node.type_name()),
                     None,
                 );
                 None
@@ -182,10 +167,7 @@ impl<'s> Walker<'s> {
             self.error(
                 node,
                 path,
-                format!(
-                    "expected a mapping (`key: value` lines), found a {}",
-                    node.type_name()
-                ),
+                format!("expected a mapping (`key: value` lines), found a {}", node.type_name()),
                 None,
             );
             return None;
@@ -250,7 +232,8 @@ impl<'s> Walker<'s> {
                 }
             }
         }
-        ok.then_some(Json::Object(out))
+        let _ = ok; // problems are recorded; keep the entries that were fine
+        Some(Json::Object(out))
     }
 
     fn walk_array(&mut self, node: &Node, schema: &'s Json, path: &str) -> Option<Json> {
@@ -272,7 +255,8 @@ impl<'s> Walker<'s> {
                 None => ok = false,
             }
         }
-        ok.then_some(Json::Array(out))
+        let _ = ok; // problems are recorded; keep the items that were fine
+        Some(Json::Array(out))
     }
 
     fn walk_string(&mut self, node: &Node, schema: &Json, path: &str) -> Option<Json> {
@@ -289,13 +273,8 @@ impl<'s> Walker<'s> {
         if let Some(min) = schema.get("minLength").and_then(Json::as_u64)
             && len < min
         {
-            self.error(
-                node,
-                path,
-                format!("`{text}` is shorter than {min} characters"),
-                None,
-            );
-            return None;
+            self.error(node, path, format!("`{text}` is shorter than {min} characters"), None);
+            return Some(Json::String(text.clone()));
         }
         if let Some(max) = schema.get("maxLength").and_then(Json::as_u64)
             && len > max
@@ -306,7 +285,7 @@ impl<'s> Walker<'s> {
                 format!("`{text}` is {len} characters long; at most {max} are allowed"),
                 None,
             );
-            return None;
+            return Some(Json::String(text.clone()));
         }
         if schema.get("format").and_then(Json::as_str) == Some("date")
             && chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_err()
@@ -324,10 +303,7 @@ impl<'s> Walker<'s> {
 
     fn walk_integer(&mut self, node: &Node, schema: &Json, path: &str) -> Option<Json> {
         let parsed = match &node.value {
-            Value::Scalar {
-                text,
-                quoted: false,
-            } => text.replace('_', "").parse::<i128>().ok(),
+            Value::Scalar { text, quoted: false } => text.replace('_', "").parse::<i128>().ok(),
             _ => None,
         };
         let Some(n) = parsed else {
@@ -341,49 +317,28 @@ impl<'s> Walker<'s> {
         };
         let (min, max) = integer_bounds(schema);
         if n < min || n > max {
-            self.error(
-                node,
-                path,
-                format!("{n} is out of range: allowed {min}..={max}"),
-                None,
-            );
-            return None;
+            self.error(node, path, format!("{n} is out of range: allowed {min}..={max}"), None);
+            // Keep a value the Rust type can hold, so the rest of the file is
+            // still checked for meaning in the same pass.
+            let (fmin, fmax) = integer_bounds(&serde_json::json!({"format": schema.get("format")}));
+            return (fmin <= n && n <= fmax).then(|| Json::Number(Number::from(n as i64)));
         }
         Some(Json::Number(Number::from(n as i64)))
     }
 
     fn walk_number(&mut self, node: &Node, schema: &Json, path: &str) -> Option<Json> {
         let parsed = match &node.value {
-            Value::Scalar {
-                text,
-                quoted: false,
-            } => text.parse::<f64>().ok().filter(|f| f.is_finite()),
+            Value::Scalar { text, quoted: false } => text.parse::<f64>().ok().filter(|f| f.is_finite()),
             _ => None,
         };
         let Some(n) = parsed else {
-            self.error(
-                node,
-                path,
-                format!("expected a number, found {}", shown(node)),
-                None,
-            );
+            self.error(node, path, format!("expected a number, found {}", shown(node)), None);
             return None;
         };
-        let min = schema
-            .get("minimum")
-            .and_then(Json::as_f64)
-            .unwrap_or(f64::MIN);
-        let max = schema
-            .get("maximum")
-            .and_then(Json::as_f64)
-            .unwrap_or(f64::MAX);
+        let min = schema.get("minimum").and_then(Json::as_f64).unwrap_or(f64::MIN);
+        let max = schema.get("maximum").and_then(Json::as_f64).unwrap_or(f64::MAX);
         if n < min || n > max {
-            self.error(
-                node,
-                path,
-                format!("{n} is out of range: allowed {min}..={max}"),
-                None,
-            );
+            self.error(node, path, format!("{n} is out of range: allowed {min}..={max}"), None);
             return None;
         }
         Number::from_f64(n).map(Json::Number)
@@ -391,14 +346,12 @@ impl<'s> Walker<'s> {
 
     fn walk_boolean(&mut self, node: &Node, path: &str) -> Option<Json> {
         match &node.value {
-            Value::Scalar {
-                text,
-                quoted: false,
-            } if matches!(text.as_str(), "true" | "True" | "TRUE") => Some(Json::Bool(true)),
-            Value::Scalar {
-                text,
-                quoted: false,
-            } if matches!(text.as_str(), "false" | "False" | "FALSE") => Some(Json::Bool(false)),
+            Value::Scalar { text, quoted: false } if matches!(text.as_str(), "true" | "True" | "TRUE") => {
+                Some(Json::Bool(true))
+            }
+            Value::Scalar { text, quoted: false } if matches!(text.as_str(), "false" | "False" | "FALSE") => {
+                Some(Json::Bool(false))
+            }
             _ => {
                 self.error(
                     node,
@@ -471,18 +424,9 @@ fn schema_allows_null(schema: &Json) -> bool {
 /// `oneOf` of `const`s (schemars does the latter when variants have docs).
 fn enum_values(walker: &Walker<'_>, schema: &Json) -> Option<Vec<String>> {
     if let Some(values) = schema.get("enum").and_then(Json::as_array) {
-        return Some(
-            values
-                .iter()
-                .filter_map(Json::as_str)
-                .map(String::from)
-                .collect(),
-        );
+        return Some(values.iter().filter_map(Json::as_str).map(String::from).collect());
     }
-    let branches = schema
-        .get("oneOf")
-        .or_else(|| schema.get("anyOf"))?
-        .as_array()?;
+    let branches = schema.get("oneOf").or_else(|| schema.get("anyOf"))?.as_array()?;
     let mut out = Vec::new();
     for b in branches {
         let b = walker.resolve(b);
@@ -498,11 +442,7 @@ fn enum_values(walker: &Walker<'_>, schema: &Json) -> Option<Vec<String>> {
 }
 
 fn describe(schema: &Json, types: &[&str]) -> String {
-    let t = types
-        .iter()
-        .find(|t| **t != "null")
-        .copied()
-        .unwrap_or("value");
+    let t = types.iter().find(|t| **t != "null").copied().unwrap_or("value");
     let name = match t {
         "object" => "a mapping",
         "array" => "a list",
@@ -524,10 +464,7 @@ fn untyped(node: &Node) -> Json {
     match &node.value {
         Value::Null => Json::Null,
         Value::Scalar { text, quoted: true } => Json::String(text.clone()),
-        Value::Scalar {
-            text,
-            quoted: false,
-        } => {
+        Value::Scalar { text, quoted: false } => {
             if let Ok(i) = text.parse::<i64>() {
                 Json::Number(i.into())
             } else if let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
@@ -539,11 +476,6 @@ fn untyped(node: &Node) -> Json {
             }
         }
         Value::Seq(items) => Json::Array(items.iter().map(untyped).collect()),
-        Value::Map(entries) => Json::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.name.clone(), untyped(v)))
-                .collect(),
-        ),
+        Value::Map(entries) => Json::Object(entries.iter().map(|(k, v)| (k.name.clone(), untyped(v))).collect()),
     }
 }

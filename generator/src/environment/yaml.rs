@@ -227,22 +227,24 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Option<Node>, Diagnostic> {
             Ok((event, span)) => builder.on_event(event, span)?,
             Err(e) => {
                 let m = e.marker();
-                return Err(Diagnostic::new(
-                    Some(loc(m.line(), m.col() + 1)),
-                    "",
-                    format!("invalid YAML: {}", e.info()),
-                )
-                .with_help(yaml_help(e.info())));
+                let (mut line, mut col) = (m.line(), m.col() + 1);
+                // The scanner reports a tab at the start of the token it was
+                // reading; point at the tab itself.
+                if e.info().contains("tab")
+                    && let Some(at) = first_tab_from(&file.text, line)
+                {
+                    (line, col) = at;
+                }
+                return Err(
+                    Diagnostic::new(Some(loc(line, col)), "", format!("invalid YAML: {}", e.info()))
+                        .with_help(yaml_help(e.info())),
+                );
             }
         }
     }
-    Ok(builder.root.and_then(|n| {
-        if n.value == Value::Null {
-            None
-        } else {
-            Some(n)
-        }
-    }))
+    Ok(builder
+        .root
+        .and_then(|n| if n.value == Value::Null { None } else { Some(n) }))
 }
 
 fn yaml_help(info: &str) -> &'static str {
@@ -253,6 +255,14 @@ fn yaml_help(info: &str) -> &'static str {
     } else {
         "check the indentation and the `key: value` syntax around this position"
     }
+}
+
+/// The first tab at or after a 1-based line, as (line, column).
+fn first_tab_from(text: &str, from_line: usize) -> Option<(usize, usize)> {
+    text.lines()
+        .enumerate()
+        .skip(from_line.saturating_sub(1))
+        .find_map(|(i, l)| l.chars().position(|c| c == '\t').map(|c| (i + 1, c + 1)))
 }
 
 /// The first character YAML forbids (C0 controls other than tab, CR, LF; DEL;
@@ -324,11 +334,7 @@ impl Builder {
             }
             Event::Alias(id) => {
                 let Some(size) = self.anchors.get(&id).map(Node::count) else {
-                    return Err(Diagnostic::new(
-                        Some(location),
-                        "",
-                        "alias to an unknown anchor",
-                    ));
+                    return Err(Diagnostic::new(Some(location), "", "alias to an unknown anchor"));
                 };
                 self.grow(size, &location)?;
                 let mut node = self.anchors[&id].clone();
@@ -345,41 +351,32 @@ impl Builder {
                         return Err(Diagnostic::new(
                             Some(location),
                             "",
-                            format!(
-                                "YAML tag `{}{}` is not supported here",
-                                tag.handle, tag.suffix
-                            ),
+                            format!("YAML tag `{}{}` is not supported here", tag.handle, tag.suffix),
                         )
                         .with_help("remove the tag; pipegen reads plain values"));
                     }
                 }
-                let value =
-                    if !quoted && matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
-                        Value::Null
-                    } else {
-                        Value::Scalar {
-                            text: text.into_owned(),
-                            quoted,
-                        }
-                    };
+                let value = if !quoted && matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
+                    Value::Null
+                } else {
+                    Value::Scalar {
+                        text: text.into_owned(),
+                        quoted,
+                    }
+                };
                 let node = Node { value, location };
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
                 }
                 self.push_node(node)
             }
-            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag)
-                if tag.is_some() =>
-            {
+            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) if tag.is_some() => {
                 let tag = tag.expect("checked");
                 let _ = anchor;
                 Err(Diagnostic::new(
                     Some(location),
                     "",
-                    format!(
-                        "YAML tag `{}{}` is not supported here",
-                        tag.handle, tag.suffix
-                    ),
+                    format!("YAML tag `{}{}` is not supported here", tag.handle, tag.suffix),
                 )
                 .with_help("remove the tag; pipegen reads plain values"))
             }
@@ -405,10 +402,7 @@ impl Builder {
                 Ok(())
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let frame = self
-                    .stack
-                    .pop()
-                    .expect("parser balances start and end events");
+                let frame = self.stack.pop().expect("parser balances start and end events");
                 let (node, anchor) = match frame {
                     Frame::Seq {
                         items,
@@ -462,9 +456,7 @@ impl Builder {
                 "",
                 format!("nesting deeper than {MAX_DEPTH} levels"),
             )
-            .with_help(
-                "the environment format is at most a few levels deep; check the indentation",
-            ));
+            .with_help("the environment format is at most a few levels deep; check the indentation"));
         }
         Ok(())
     }
@@ -480,9 +472,7 @@ impl Builder {
                 Ok(())
             }
             Some(Frame::Map {
-                entries,
-                pending_key,
-                ..
+                entries, pending_key, ..
             }) => match pending_key.take() {
                 Some(key) => {
                     entries.push((key, node));

@@ -252,11 +252,7 @@ pub const TABLES: &[TableDef] = &[
         format: StorageFormat::Parquet,
         prefix: "gold/daily_metrics/",
         grain: "revenue, profit and orders per seller and day",
-        columns: &[
-            c("total_revenue", D),
-            c("total_profit", D),
-            c("total_orders", B),
-        ],
+        columns: &[c("total_revenue", D), c("total_profit", D), c("total_orders", B)],
         partition_keys: &[c("seller_id", S), c("event_date", S)],
     },
     TableDef {
