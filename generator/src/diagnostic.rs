@@ -193,13 +193,21 @@ impl fmt::Display for Diagnostics {
 }
 
 /// "did you mean" for a misspelt name: the closest candidate, if it is close.
+///
+/// Close means a small edit distance (transpositions count once, so `dve`
+/// finds `dev`) or a high Jaro-Winkler similarity (which favours a shared
+/// start, so `timeout` finds `timeout_seconds`).
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let allowed = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+        .filter_map(|c| {
+            let distance = strsim::damerau_levenshtein(word, c);
+            let similarity = strsim::jaro_winkler(word, c);
+            (distance <= allowed || similarity >= 0.85).then_some((distance, -similarity, c))
+        })
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
+        .map(|(_, _, c)| c)
 }
 
 #[cfg(test)]
@@ -212,6 +220,8 @@ mod tests {
         assert_eq!(did_you_mean("memory_mib", keys), Some("memory_mb"));
         assert_eq!(did_you_mean("timeout", keys), Some("timeout_seconds"));
         assert_eq!(did_you_mean("colour", keys), None);
+        assert_eq!(did_you_mean("dve", ["dev", "base"]), Some("dev"));
+        assert_eq!(did_you_mean("rees47", ["flashcommerce", "rees46"]), Some("rees46"));
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct EnvironmentConfig {
     /// Tenant or student id; with `project` it makes every name unique in an account.
     #[schemars(length(min = 1, max = 24))]
     pub tenant: String,
-    /// AWS region, e.g. `eu-west-1`.
+    /// AWS region, such as `eu-west-1`.
     pub region: String,
     /// AWS account id (12 digits). Optional: without it, global names (S3
     /// buckets) end in a hash of project, tenant and region instead.

@@ -44,7 +44,10 @@ pub fn json_schema() -> &'static Json {
 /// Validates one environment of `files`.
 pub fn validate_one(files: &EnvironmentFiles, name: &str) -> Result<Environment, Diagnostics> {
     let merged = files.merged(name)?;
-    let ctx = Ctx { doc: &merged.document };
+    let ctx = Ctx {
+        doc: &merged.document,
+        broken: Vec::new(),
+    };
     let config: EnvironmentConfig = match schema_check::check(&merged.document, json_schema()) {
         Ok(json) => serde_json::from_value(json).map_err(|e| {
             Diagnostics::from(vec![Diagnostic::new(
@@ -58,6 +61,11 @@ pub fn validate_one(files: &EnvironmentFiles, name: &str) -> Result<Environment,
             // still makes a model (a bad optional value falls back to its default).
             if let Ok(config) = serde_json::from_value::<EnvironmentConfig>(partial) {
                 let mut more = Diagnostics::default();
+                let broken = diagnostics.iter().map(|d| d.key_path.clone()).collect();
+                let ctx = Ctx {
+                    doc: &merged.document,
+                    broken,
+                };
                 check_meaning(&ctx, &config, &mut more);
                 diagnostics.extend(more);
             }
@@ -74,8 +82,15 @@ pub fn validate_one(files: &EnvironmentFiles, name: &str) -> Result<Environment,
         if let (Some(name), Some(rule)) = (&r.name, r.rule)
             && let Err(message) = rule.check(name)
         {
+            // Point at the key when this environment's own file wrote it; a
+            // name inherited from a parent grew too long because of this
+            // file's `project` or `tenant`, so point there instead.
+            let mut at = ctx.doc.locate_key(&r.origin);
+            if at.path() != merged.path {
+                at = ctx.doc.locate("tenant");
+            }
             diagnostics.push(
-                Diagnostic::new(Some(ctx.doc.locate_key(&r.origin)), r.origin.clone(), message)
+                Diagnostic::new(Some(at), r.origin.clone(), message)
                     .with_help("physical names are <project>-<tenant>-<key>: shorten `project`, `tenant` or this key"),
             );
         }
@@ -183,6 +198,9 @@ pub fn validate_set(files: &EnvironmentFiles, names: &[String]) -> (Vec<Environm
 
 struct Ctx<'a> {
     doc: &'a Node,
+    /// Key paths that failed the structural check; references into them are
+    /// not reported again (the section is already known to be wrong).
+    broken: Vec<String>,
 }
 
 impl Ctx<'_> {
@@ -215,7 +233,11 @@ fn check_reference(
     section: &str,
     names: &[&str],
 ) {
-    if !names.contains(&value) {
+    let section_broken = ctx
+        .broken
+        .iter()
+        .any(|b| b == section || b.starts_with(&format!("{section}.")));
+    if !names.contains(&value) && !section_broken {
         let help = match did_you_mean(value, names.iter().copied()) {
             Some(s) => format!("did you mean `{s}`?"),
             None if names.is_empty() => format!("define it under `{section}:`"),
@@ -354,8 +376,11 @@ fn check_meaning(ctx: &Ctx, c: &EnvironmentConfig, out: &mut Diagnostics) {
         let needs_trigger = matches!(f.workload, Workload::Ingest | Workload::Detector);
         match (&f.trigger, needs_trigger) {
             (None, true) => out.push(
-                ctx.at(&base, format!("the `{}` workload needs a `trigger`", f.workload.as_str()))
-                    .with_help("add `trigger: {stream: events}`"),
+                ctx.at(
+                    &base,
+                    format!("the `{}` workload needs a `trigger`", f.workload.as_str()),
+                )
+                .with_help("add `trigger: {stream: events}`"),
             ),
             (Some(_), false) => out.push(
                 ctx.at_key(&format!("{base}.trigger"), "the simulator is not triggered by a stream")
@@ -609,14 +634,11 @@ pub fn check_schedule(expr: &str) -> Result<(), String> {
             matches!(unit, "minutes" | "hours" | "days")
         };
         if !ok {
-            return Err(format!(
-                "`{expr}`: use `{}` with {n}",
-                if n == 1 {
-                    "minute, hour or day"
-                } else {
-                    "minutes, hours or days"
-                }
-            ));
+            return Err(if n == 1 {
+                format!("`{expr}`: with 1 the unit is singular (minute, hour or day)")
+            } else {
+                format!("`{expr}`: with {n} the unit is plural (minutes, hours or days)")
+            });
         }
         return Ok(());
     }

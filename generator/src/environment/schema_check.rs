@@ -384,7 +384,8 @@ fn shown(node: &Node) -> String {
 }
 
 fn first_sentence(s: &str) -> &str {
-    s.split(['.', '\n']).next().unwrap_or(s).trim()
+    let end = [s.find(". "), s.find(".\n"), s.find('\n')].into_iter().flatten().min();
+    end.map(|i| &s[..i]).unwrap_or(s).trim_end_matches('.').trim()
 }
 
 /// Inclusive bounds of an integer schema: `minimum`/`maximum`, else its format's.
