@@ -268,10 +268,10 @@ fn cmd_fork(
                 .with_help("choose another name, or edit the existing file"),
         );
     }
-    if !files.files.contains_key(from) {
-        if let Err(d) = files.chain(from) {
-            problems.extend(d.0);
-        }
+    if !files.files.contains_key(from)
+        && let Err(d) = files.chain(from)
+    {
+        problems.extend(d.0);
     }
     if !problems.is_empty() {
         report(cli, &problems.into(), err)?;

@@ -2,10 +2,13 @@
 //! environment with its resource graph.
 //!
 //! Layers, each collecting every problem it finds:
-//! 1. parse and `extends` (environment/), 2. structure against the schema
-//! (unknown keys, types, ranges), 3. meaning (references, combinations, AWS
-//! rules on values), 4. the physical names the resource graph derives, and 5.
-//! across environments, two tenants producing the same physical name. Nothing
+//! 1. parse and `extends` (environment/);
+//! 2. structure against the schema (unknown keys, types, ranges);
+//! 3. meaning (references, combinations, AWS rules on values);
+//! 4. the physical names the resource graph derives;
+//! 5. across environments, two tenants producing the same physical name.
+//!
+//! Nothing
 //! here touches the network or any file but the environments themselves (and
 //! a city table they name); checks that need AWS belong to the engines.
 
@@ -137,10 +140,10 @@ pub fn validate_set(files: &EnvironmentFiles, names: &[String]) -> (Vec<Environm
         }
     }
     for name in &selected {
-        if files.files.get(name).is_none() {
-            if let Err(d) = files.chain(name) {
-                diagnostics.extend(d);
-            }
+        if !files.files.contains_key(name)
+            && let Err(d) = files.chain(name)
+        {
+            diagnostics.extend(d);
         }
     }
     // Two tenants producing the same physical name.
@@ -188,10 +191,11 @@ pub fn validate_set(files: &EnvironmentFiles, names: &[String]) -> (Vec<Environm
             )),
         );
     }
+    let colliding: Vec<String> = colliding.keys().map(|n| n.to_string()).collect();
     let envs: Vec<Environment> = selected
         .iter()
-        .filter(|n| !colliding.contains_key(n.as_str()))
-        .filter_map(|n| valid.get(n).cloned())
+        .filter(|n| !colliding.contains(n))
+        .filter_map(|n| valid.remove(n))
         .collect();
     (envs, diagnostics.sorted())
 }

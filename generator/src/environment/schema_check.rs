@@ -216,7 +216,7 @@ impl<'s> Walker<'s> {
                         .map(|s| self.resolve(s))
                         .and_then(|s| s.get("description"))
                         .and_then(Json::as_str)
-                        .map(|d| first_sentence(d))
+                        .map(first_sentence)
                         .unwrap_or_default();
                     self.error(
                         node,
