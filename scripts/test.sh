@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test of the repository on a fresh machine. This is the README's
+# test command and what CI runs (.ci/run). It installs what the tests need
+# into git-ignored folders of the repository and never touches the system
+# beyond that.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "build and test (debug, locked dependencies)"
+cargo test --workspace --locked
+
+step "the shipped environments validate"
+cargo run --locked -q -p pipegen -- validate
