@@ -16,3 +16,6 @@ cargo test --workspace --locked
 
 step "the shipped environments validate"
 cargo run --locked -q -p pipegen -- validate
+
+step "rendered infrastructure against cfn-lint, checkov, cfn-guard, terraform and the provider schema"
+scripts/check-rendered.sh

@@ -101,13 +101,13 @@ const CASES: &[(&str, &[&str])] = &[
     (
         "collision-one",
         &[
-            "collision-one.yaml:2:9: tenant: environment `collision-one` produces the same physical names as `collision-two` (43 names, e.g. Bucket `pipegen-twins-artifacts-40c3c15c`)",
+            "collision-one.yaml:2:9: tenant: environment `collision-one` produces the same physical names as `collision-two` (44 names, e.g. Bucket `pipegen-twins-artifacts-40c3c15c`)",
         ],
     ),
     (
         "collision-two",
         &[
-            "collision-two.yaml:2:9: tenant: environment `collision-two` produces the same physical names as `collision-one` (43 names, e.g. Bucket `pipegen-twins-artifacts-40c3c15c`)",
+            "collision-two.yaml:2:9: tenant: environment `collision-two` produces the same physical names as `collision-one` (44 names, e.g. Bucket `pipegen-twins-artifacts-40c3c15c`)",
         ],
     ),
     ("comment-only", &["comment-only.yaml:1:1: the file is empty"]),

@@ -68,6 +68,22 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
         format: GraphFormat,
     },
+    /// Render environments to CloudFormation and/or Terraform.
+    Render {
+        /// Environment names; see --all.
+        envs: Vec<String>,
+        /// Render every environment.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value_t = crate::render::Target::All)]
+        target: crate::render::Target,
+        /// Output folder; each environment goes to DIR/<env>/.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Repository root, for the workloads' content hashes.
+        #[arg(long, default_value = ".")]
+        workspace: PathBuf,
+    },
     /// Print the JSON Schema of environment files (for editors).
     Schema {
         /// Write to this file instead of standard output.
@@ -116,6 +132,13 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Fork { from, new, tenant } => cmd_fork(cli, from, new, tenant.as_deref(), out, err),
         Command::Graph { env, format } => cmd_graph(cli, env, *format, out, err),
         Command::Schema { out: path } => cmd_schema(path.as_deref(), out),
+        Command::Render {
+            envs,
+            all,
+            target,
+            out: dir,
+            workspace,
+        } => cmd_render(cli, envs, *all, *target, dir, workspace, out, err),
     };
     match result {
         Ok(code) => code,
@@ -345,6 +368,53 @@ fn cmd_schema(path: Option<&Path>, out: &mut dyn Write) -> anyhow::Result<u8> {
     match path {
         Some(p) => std::fs::write(p, text)?,
         None => out.write_all(text.as_bytes())?,
+    }
+    Ok(OK)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_render(
+    cli: &Cli,
+    envs: &[String],
+    all: bool,
+    target: crate::render::Target,
+    dir: &Path,
+    workspace: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    let Some(files) = load(cli, err)? else {
+        return Ok(USER_ERROR);
+    };
+    if envs.is_empty() && !all {
+        report(
+            cli,
+            &vec![
+                Diagnostic::new(None, "", "name the environments to render")
+                    .with_help("e.g. `pipegen render dev`, or `pipegen render --all`"),
+            ]
+            .into(),
+            err,
+        )?;
+        return Ok(USER_ERROR);
+    }
+    let names: Vec<String> = if all { Vec::new() } else { envs.to_vec() };
+    let (valid, diagnostics) = validate::validate_set(&files, &names);
+    if !diagnostics.is_empty() {
+        report(cli, &diagnostics, err)?;
+        return Ok(USER_ERROR);
+    }
+    let renderer = crate::render::Renderer::new()?;
+    let hashes = crate::artifacts::source_hashes(workspace);
+    for env in &valid {
+        let env_dir = dir.join(&env.name);
+        std::fs::create_dir_all(&env_dir)?;
+        let rendered = renderer.render(env, target, &hashes)?;
+        for f in &rendered {
+            std::fs::write(env_dir.join(&f.name), &f.text)?;
+        }
+        let names: Vec<&str> = rendered.iter().map(|f| f.name.as_str()).collect();
+        writeln!(out, "{:24} -> {} ({})", env.name, env_dir.display(), names.join(", "))?;
     }
     Ok(OK)
 }

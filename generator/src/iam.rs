@@ -28,12 +28,15 @@ pub enum Access {
     WriteItems { table: String },
     /// Publish to an SNS topic.
     Publish { topic: String },
-    /// Use a customer-managed KMS key to encrypt/decrypt (the alerts topic's key).
-    UseKey { key_arn: String },
+    /// Use the environment's customer-managed KMS key, named by its alias.
+    UseKey { alias: String },
     /// Send to an SQS queue (the on-failure destination).
     SendMessage { queue: String },
     /// Write to a CloudWatch Logs log group.
     WriteLogs { log_group: String },
+    /// Create a log group and write to it (services that make their own
+    /// groups, such as Glue crawlers with a security configuration).
+    CreateLogs { log_group: String },
     /// Create and update tables and partitions of a Glue database.
     WriteCatalog { database: String },
     /// Pull an image from an ECR repository.
@@ -162,11 +165,19 @@ pub fn statements(n: &Naming, access: &Access) -> Vec<Statement> {
             vec![arn(n, "dynamodb", &format!("table/{table}"))],
         )],
         Access::Publish { topic } => vec![one(sid("Publish", topic), &["sns:Publish"], vec![arn(n, "sns", topic)])],
-        Access::UseKey { key_arn } => vec![one(
-            "UseAlertsKey".into(),
-            &["kms:GenerateDataKey", "kms:Decrypt"],
-            vec![key_arn.clone()],
-        )],
+        // KMS authorizes key use against the key's ARN, which is only known
+        // after deployment; an alias ARN in `Resource` would match nothing.
+        // AWS's pattern for this is a key wildcard narrowed by the alias.
+        Access::UseKey { alias } => vec![Statement {
+            sid: "UseDataKey".into(),
+            actions: s(&["kms:GenerateDataKey", "kms:Decrypt"]),
+            resources: vec![arn(n, "kms", "key/*")],
+            conditions: vec![Condition {
+                operator: "ForAnyValue:StringEquals".into(),
+                key: "kms:ResourceAliases".into(),
+                values: vec![alias.clone()],
+            }],
+        }],
         Access::SendMessage { queue } => {
             vec![one(
                 sid("SendTo", queue),
@@ -177,6 +188,16 @@ pub fn statements(n: &Naming, access: &Access) -> Vec<Statement> {
         Access::WriteLogs { log_group } => vec![one(
             sid("Logs", log_group),
             &["logs:CreateLogStream", "logs:PutLogEvents"],
+            vec![arn(n, "logs", &format!("log-group:{log_group}:*"))],
+        )],
+        Access::CreateLogs { log_group } => vec![one(
+            sid("CreateLogs", log_group),
+            &[
+                "logs:CreateLogGroup",
+                "logs:CreateLogStream",
+                "logs:PutLogEvents",
+                "logs:AssociateKmsKey",
+            ],
             vec![arn(n, "logs", &format!("log-group:{log_group}:*"))],
         )],
         Access::WriteCatalog { database } => vec![one(
@@ -326,11 +347,14 @@ mod tests {
             Access::WriteItems { table: "t".into() },
             Access::Publish { topic: "t".into() },
             Access::UseKey {
-                key_arn: "arn:aws:kms:eu-west-1:123456789012:key/k".into(),
+                alias: "alias/k".into(),
             },
             Access::SendMessage { queue: "q".into() },
             Access::WriteLogs {
                 log_group: "/aws/lambda/f".into(),
+            },
+            Access::CreateLogs {
+                log_group: "/aws-glue/crawlers-role/r-c".into(),
             },
             Access::WriteCatalog { database: "d".into() },
             Access::PullImage { repository: "r".into() },

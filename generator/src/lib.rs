@@ -6,11 +6,13 @@
 //! [`validate`] (schema, meaning, names) -> [`model`] (typed) ->
 //! [`resources`] (the graph, with [`iam`] policies) -> renderers and engines.
 
+pub mod artifacts;
 pub mod cli;
 pub mod diagnostic;
 pub mod environment;
 pub mod iam;
 pub mod model;
 pub mod naming;
+pub mod render;
 pub mod resources;
 pub mod validate;

@@ -50,6 +50,8 @@ pub enum Kind {
     Alarm,
     Dashboard,
     DeliveryStream,
+    SecurityGroup,
+    GlueSecurityConfiguration,
 }
 
 /// One resource.
@@ -76,7 +78,21 @@ pub struct ResourceGraph {
     pub region: String,
     /// Tags on every resource.
     pub tags: IndexMap<String, String>,
+    /// What the deploying user chooses at deploy time (CloudFormation
+    /// parameters, Terraform variables): only the network the ETL task runs in,
+    /// which belongs to the account, not to the pipeline.
+    pub parameters: Vec<Parameter>,
     pub resources: Vec<Resource>,
+}
+
+/// A deploy-time choice.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Parameter {
+    /// CloudFormation parameter name; the Terraform variable is its snake case.
+    pub name: String,
+    /// What kind of value: `vpc_id` or `subnet_ids`.
+    pub kind: String,
+    pub description: String,
 }
 
 /// The named queries every workgroup gets (spec/queries.md).
@@ -204,6 +220,7 @@ impl ResourceGraph {
                     {"id": "silver", "prefix": "silver/", "expiration_days": lc.silver_days, "noncurrent_days": lc.bronze_noncurrent_days},
                     {"id": "gold", "prefix": "gold/", "expiration_days": lc.gold_days, "noncurrent_days": lc.bronze_noncurrent_days},
                     {"id": "athena-results", "prefix": "athena-results/", "expiration_days": lc.athena_results_days, "noncurrent_days": 1},
+                    {"id": "incomplete-uploads", "prefix": "", "abort_incomplete_days": 7},
                 ],
             }),
         );
@@ -227,7 +244,7 @@ impl ResourceGraph {
                 "versioned": true,
                 "encryption": c.artifacts.encryption,
                 "block_public_access": true,
-                "lifecycle_rules": [{"id": "old-artifacts", "prefix": "", "noncurrent_days": 30}],
+                "lifecycle_rules": [{"id": "old-artifacts", "prefix": "", "noncurrent_days": 30, "abort_incomplete_days": 7}],
             }),
         );
         b.add(
@@ -257,36 +274,38 @@ impl ResourceGraph {
             );
         }
 
-        // Detections tables and alert topics (the KMS key lets CloudWatch alarms
-        // publish: the AWS-managed aws/sns key does not allow them).
+        // One customer-managed key per environment encrypts the topics, tables,
+        // queues and log groups: CloudWatch alarms and EventBridge cannot publish
+        // to a topic under the AWS-managed aws/sns key, and one key costs less
+        // than one per service.
+        let data_key_alias = format!("alias/{}-data", n.prefix());
+        b.add(
+            "DataKey",
+            Kind::KmsKey,
+            None,
+            "topics",
+            &[],
+            json!({
+                "description": format!("Encrypts the topics, tables, queues and logs of {}", n.prefix()),
+                "rotation": true,
+                "alias": data_key_alias,
+                "service_principals": ["cloudwatch.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com", format!("logs.{}.amazonaws.com", n.region)],
+            }),
+        );
         for (key, t) in &c.tables {
             b.add(
                 format!("{}Table", pascal(key)),
                 Kind::DynamoTable,
                 Some((n.regional(key), NameRule::DynamoTable)),
                 format!("tables.{key}"),
-                &[],
+                &["DataKey"],
                 json!({
+                    "kms_key_id": "DataKey",
                     "billing_mode": "PAY_PER_REQUEST",
                     "partition_key": {"name": "pk", "type": "S"},
                     "sort_key": {"name": "window_start", "type": "N"},
                     "point_in_time_recovery": t.point_in_time_recovery,
                     "sse": true,
-                }),
-            );
-        }
-        if !c.topics.is_empty() {
-            b.add(
-                "AlertsKey",
-                Kind::KmsKey,
-                None,
-                "topics",
-                &[],
-                json!({
-                    "description": format!("Encrypts the SNS topics of {}", n.prefix()),
-                    "rotation": true,
-                    "alias": format!("alias/{}-alerts", n.prefix()),
-                    "service_principals": ["cloudwatch.amazonaws.com", "events.amazonaws.com"],
                 }),
             );
         }
@@ -296,8 +315,8 @@ impl ResourceGraph {
                 Kind::Topic,
                 Some((n.regional(key), NameRule::SnsTopic)),
                 format!("topics.{key}"),
-                &["AlertsKey"],
-                json!({"kms_key_id": "AlertsKey"}),
+                &["DataKey"],
+                json!({"kms_key_id": "DataKey"}),
             );
             for (i, sub) in t.subscriptions.iter().enumerate() {
                 b.add(
@@ -329,8 +348,8 @@ impl ResourceGraph {
                 Kind::LogGroup,
                 Some((log_group.clone(), NameRule::LogGroup)),
                 origin.clone(),
-                &[],
-                json!({"retention_days": c.lambda.log_retention_days}),
+                &["DataKey"],
+                json!({"retention_days": c.lambda.log_retention_days, "kms_key_id": "DataKey"}),
             );
             b.grant(
                 &role_id,
@@ -339,10 +358,17 @@ impl ResourceGraph {
                 },
             );
 
+            // Environment variables are encrypted with the environment's key.
+            b.grant(
+                &role_id,
+                Access::UseKey {
+                    alias: data_key_alias.clone(),
+                },
+            );
             let mut env: IndexMap<&str, String> = IndexMap::new();
             env.insert("PIPEGEN_ENVIRONMENT", environment.to_string());
             env.insert("RUST_LOG", "info".into());
-            let mut deps = vec![role_id.clone(), log_id.clone()];
+            let mut deps = vec![role_id.clone(), log_id.clone(), "DataKey".to_string()];
             match f.workload {
                 Workload::Ingest => {
                     env.insert("LAKE_BUCKET", lake_name.clone());
@@ -379,14 +405,12 @@ impl ResourceGraph {
                     deps.push(topic_id);
                     b.grant(&role_id, Access::WriteItems { table });
                     b.grant(&role_id, Access::Publish { topic });
-                    let key_arn = format!(
-                        "arn:{}:kms:{}:{}:alias/{}-alerts",
-                        n.partition(),
-                        n.region,
-                        n.account_in_arn(),
-                        n.prefix()
+                    b.grant(
+                        &role_id,
+                        Access::UseKey {
+                            alias: data_key_alias.clone(),
+                        },
                     );
-                    b.grant(&role_id, Access::UseKey { key_arn });
                 }
                 Workload::Simulator => {
                     if let Some(stream_key) = &f.target_stream {
@@ -417,10 +441,16 @@ impl ResourceGraph {
                     Kind::Queue,
                     Some((q.clone(), NameRule::SqsQueue)),
                     format!("{origin}.trigger.on_failure_queue"),
-                    &[],
-                    json!({"retention_seconds": 1_209_600, "sse": "sqs_managed"}),
+                    &["DataKey"],
+                    json!({"retention_seconds": 1_209_600, "kms_key_id": "DataKey"}),
                 );
                 b.grant(&role_id, Access::SendMessage { queue: q });
+                b.grant(
+                    &role_id,
+                    Access::UseKey {
+                        alias: data_key_alias.clone(),
+                    },
+                );
                 id
             });
             let dep_refs: Vec<&str> = deps.iter().map(String::as_str).collect();
@@ -440,6 +470,7 @@ impl ResourceGraph {
                     "reserved_concurrency": f.reserved_concurrency,
                     "role_id": role_id,
                     "log_group_id": log_id,
+                    "kms_key_id": "DataKey",
                     "code": {"bucket_id": "ArtifactsBucket", "key": format!("lambda/{}/{{artifact_hash}}.zip", f.workload.as_str())},
                     "environment": env,
                 }),
@@ -496,6 +527,7 @@ impl ResourceGraph {
         }
 
         // The ETL container job.
+        let mut parameters = Vec::new();
         let database = n.glue_database();
         if let Some(etl) = &c.etl {
             let repo = n.regional("etl");
@@ -508,7 +540,7 @@ impl ResourceGraph {
                 Some((repo.clone(), NameRule::EcsTaskFamily)),
                 "etl",
                 &[],
-                json!({"scan_on_push": true, "immutable_tags": true, "encryption": "KMS"}),
+                json!({"scan_on_push": true, "immutable_tags": true, "encryption": "KMS", "keep_images": 20}),
             );
             b.add(
                 "EtlCluster",
@@ -523,8 +555,8 @@ impl ResourceGraph {
                 Kind::LogGroup,
                 Some((log_group.clone(), NameRule::LogGroup)),
                 "etl",
-                &[],
-                json!({"retention_days": etl.log_retention_days}),
+                &["DataKey"],
+                json!({"retention_days": etl.log_retention_days, "kms_key_id": "DataKey"}),
             );
             let exec_role_name = n.regional("etl-exec-role");
             let task_role_name = n.regional("etl-role");
@@ -600,6 +632,7 @@ impl ResourceGraph {
                     "architecture": c.lambda.architecture.as_str(),
                     "repository_id": "EtlRepository",
                     "image_tag": "{artifact_hash}",
+                    "user": "1000",
                     "execution_role_id": "EtlExecutionRole",
                     "task_role_id": "EtlTaskRole",
                     "log_group_id": "EtlLogGroup",
@@ -614,6 +647,28 @@ impl ResourceGraph {
                     ],
                 }),
             );
+            b.add(
+                "EtlSecurityGroup",
+                Kind::SecurityGroup,
+                None,
+                "etl",
+                &[],
+                json!({
+                    "description": format!("ETL task of {}: HTTPS out to AWS APIs only, nothing in", n.prefix()),
+                    "vpc_parameter": "VpcId",
+                    "egress": [{"protocol": "tcp", "port": 443, "cidr": "0.0.0.0/0", "description": "HTTPS to AWS service endpoints"}],
+                }),
+            );
+            parameters.push(Parameter {
+                name: "VpcId".into(),
+                kind: "vpc_id".into(),
+                description: "VPC the ETL task runs in".into(),
+            });
+            parameters.push(Parameter {
+                name: "EtlSubnetIds".into(),
+                kind: "subnet_ids".into(),
+                description: "Subnets for the ETL task (private with a NAT or VPC endpoints, or public)".into(),
+            });
             let events_role = b.add(
                 "EtlScheduleRole",
                 Kind::Role,
@@ -636,11 +691,18 @@ impl ResourceGraph {
                 Kind::Schedule,
                 Some((n.regional("etl-schedule"), NameRule::EventBridgeRule)),
                 "etl.schedule",
-                &["EtlCluster", "EtlTaskDefinition", "EtlScheduleRole"],
+                &["EtlCluster", "EtlTaskDefinition", "EtlScheduleRole", "EtlSecurityGroup"],
                 json!({
                     "expression": etl.schedule.expression,
                     "enabled": etl.schedule.enabled,
-                    "target": {"cluster_id": "EtlCluster", "task_definition_id": "EtlTaskDefinition", "role_id": "EtlScheduleRole", "launch_type": "FARGATE"},
+                    "target": {
+                        "cluster_id": "EtlCluster",
+                        "task_definition_id": "EtlTaskDefinition",
+                        "role_id": "EtlScheduleRole",
+                        "launch_type": "FARGATE",
+                        "subnets_parameter": "EtlSubnetIds",
+                        "security_group_id": "EtlSecurityGroup",
+                    },
                 }),
             );
         }
@@ -669,6 +731,7 @@ impl ResourceGraph {
                     "columns": t.columns,
                     "partition_keys": t.partition_keys,
                     "compressed": t.format == StorageFormat::JsonLines,
+                    "storage": storage(t.format),
                 }),
             );
         }
@@ -681,10 +744,27 @@ impl ResourceGraph {
                 &[],
                 json!({"assumed_by": "glue.amazonaws.com"}),
             );
-            let crawler_logs = "/aws-glue/crawlers".to_string();
+            // Crawler logs and bookmarks are encrypted with the environment's
+            // key through a Glue security configuration.
+            b.add(
+                "GlueSecurityConfiguration",
+                Kind::GlueSecurityConfiguration,
+                Some((n.regional("glue"), NameRule::GlueCrawler)),
+                "catalog.crawlers",
+                &["DataKey"],
+                json!({"kms_key_id": "DataKey", "s3_encryption": "SSE-S3"}),
+            );
             b.grant(
                 &role,
-                Access::WriteLogs {
+                Access::UseKey {
+                    alias: data_key_alias.clone(),
+                },
+            );
+            let crawler_role_name = n.regional("crawler-role");
+            let crawler_logs = format!("/aws-glue/crawlers-role/{crawler_role_name}-{}", n.regional("glue"));
+            b.grant(
+                &role,
+                Access::CreateLogs {
                     log_group: crawler_logs,
                 },
             );
@@ -716,10 +796,11 @@ impl ResourceGraph {
                     Kind::GlueCrawler,
                     Some((n.regional(&format!("{layer_name}-crawler")), NameRule::GlueCrawler)),
                     "catalog.crawlers",
-                    &["GlueDatabase", "CrawlerRole"],
+                    &["GlueDatabase", "CrawlerRole", "GlueSecurityConfiguration"],
                     json!({
                         "database_id": "GlueDatabase",
                         "role_id": "CrawlerRole",
+                        "security_configuration_id": "GlueSecurityConfiguration",
                         "path": format!("s3://{lake_name}/{prefix}"),
                         "update_behavior": "UPDATE_IN_DATABASE",
                         "delete_behavior": "DEPRECATE_IN_DATABASE",
@@ -736,11 +817,12 @@ impl ResourceGraph {
             Kind::AthenaWorkgroup,
             Some((workgroup, NameRule::AthenaWorkgroup)),
             "athena",
-            &["LakeBucket"],
+            &["LakeBucket", "DataKey"],
             json!({
                 "result_location": format!("s3://{lake_name}/athena-results/"),
                 "enforce_configuration": true,
-                "encryption": "SSE_S3",
+                "encryption": "SSE_KMS",
+                "kms_key_id": "DataKey",
                 "publish_metrics": true,
                 "bytes_scanned_cutoff": c.athena.bytes_scanned_cutoff_mb.map(|mb| mb * 1024 * 1024),
             }),
@@ -863,7 +945,7 @@ impl ResourceGraph {
                 Some((n.regional("pipeline"), NameRule::Dashboard)),
                 "dashboard",
                 &[],
-                json!({"functions": functions, "metric_namespace": c.detector.metric_namespace, "streams": c.streams.keys().map(|k| n.regional(k)).collect::<Vec<_>>()}),
+                json!({"body": dashboard_body(environment, &n, c, &functions)}),
             );
         }
 
@@ -887,6 +969,7 @@ impl ResourceGraph {
             environment: environment.to_string(),
             region: c.region.clone(),
             tags,
+            parameters,
             resources: b.resources,
         };
         graph.sort_topologically();
@@ -990,4 +1073,57 @@ impl ResourceGraph {
         out.push_str("}\n");
         out
     }
+}
+
+/// Hive storage of a lake table, as Glue and Athena name it.
+fn storage(format: StorageFormat) -> Json {
+    match format {
+        StorageFormat::Parquet => json!({
+            "classification": "parquet",
+            "input_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+            "output_format": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+            "serde": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+            "serde_parameters": {"serialization.format": "1"},
+        }),
+        StorageFormat::JsonLines => json!({
+            "classification": "json",
+            "input_format": "org.apache.hadoop.mapred.TextInputFormat",
+            "output_format": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+            "serde": "org.openx.data.jsonserde.JsonSerDe",
+            "serde_parameters": {"ignore.malformed.json": "true", "case.insensitive": "true"},
+        }),
+    }
+}
+
+/// The CloudWatch dashboard of pipeline health (spec/queries.md): ingest
+/// records and errors, iterator age, quarantined records, ETL duration and
+/// rows, bot detections. The body is JSON text, as CloudWatch takes it.
+fn dashboard_body(environment: &str, n: &Naming, c: &EnvironmentConfig, functions: &[String]) -> String {
+    use pipegen_events::metrics as m;
+    let region = &n.region;
+    let per_function = |metric: &str, stat: &str| -> Vec<Json> {
+        functions
+            .iter()
+            .map(|f| json!(["AWS/Lambda", metric, "FunctionName", f, {"stat": stat}]))
+            .collect()
+    };
+    let own = |metric: &str| json!([m::NAMESPACE, metric, "Environment", environment]);
+    let etl = |metric: &str| json!([m::ETL_NAMESPACE, metric, "Environment", environment]);
+    let widget = |x: u32, y: u32, title: &str, metrics: Vec<Json>| {
+        json!({
+            "type": "metric", "x": x, "y": y, "width": 12, "height": 6,
+            "properties": {"title": title, "region": region, "view": "timeSeries", "stacked": false, "period": 300, "metrics": metrics},
+        })
+    };
+    let body = json!({
+        "widgets": [
+            widget(0, 0, "Ingest: records and bytes", vec![own(m::INGEST_RECORDS), own(m::INGEST_BYTES), own(m::OBJECTS_WRITTEN)]),
+            widget(12, 0, "Lambda errors", per_function("Errors", "Sum")),
+            widget(0, 6, "Iterator age (ms)", per_function("IteratorAge", "Maximum")),
+            widget(12, 6, "Quarantined records", vec![own(m::QUARANTINED_RECORDS)]),
+            widget(0, 12, "ETL: run duration and rows", vec![etl(m::ETL_RUN_SECONDS), etl(m::ETL_SILVER_ROWS), etl(m::ETL_INVALID_ROWS)]),
+            widget(12, 12, "Bot detections", vec![json!([c.detector.metric_namespace, m::HIGH_VOLUME_EVENTS, {"stat": "SampleCount"}])]),
+        ]
+    });
+    body.to_string()
 }

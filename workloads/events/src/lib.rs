@@ -2,3 +2,4 @@
 //! workloads issue, the canonical event and its source adapters).
 
 pub mod lake;
+pub mod metrics;
