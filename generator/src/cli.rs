@@ -406,10 +406,10 @@ fn cmd_render(
     }
     let renderer = crate::render::Renderer::new()?;
     let hashes = crate::artifacts::source_hashes(workspace);
-    for env in &valid {
+    for (env, rendered) in valid.iter().zip(renderer.render_many(&valid, target, &hashes)) {
+        let rendered = rendered?;
         let env_dir = dir.join(&env.name);
         std::fs::create_dir_all(&env_dir)?;
-        let rendered = renderer.render(env, target, &hashes)?;
         for f in &rendered {
             std::fs::write(env_dir.join(&f.name), &f.text)?;
         }

@@ -154,6 +154,9 @@ fn hcl_key(k: &str) -> String {
 /// placeholder turned into the caller-identity data source.
 pub fn hcl_string(s: &str) -> String {
     let quoted = serde_json::to_string(s).expect("strings serialize");
+    if !quoted.contains("${") && !quoted.contains("%{") {
+        return quoted;
+    }
     let escaped = quoted.replace("${", "$${").replace("%{", "%%{");
     escaped
         .replace(

@@ -9,33 +9,49 @@
 
 /// Aligns the `=` of attribute groups; ensures one trailing newline.
 pub fn format(text: &str) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut group: Vec<(usize, String, String)> = Vec::new();
-    let flush = |group: &mut Vec<(usize, String, String)>, out: &mut Vec<String>| {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    let mut group: Vec<(usize, &str, &str)> = Vec::new();
+    fn flush(group: &mut Vec<(usize, &str, &str)>, out: &mut String) {
         let width = group.iter().map(|(_, k, _)| k.chars().count()).max().unwrap_or(0);
         for (indent, key, value) in group.drain(..) {
-            let pad = width - key.chars().count();
-            out.push(format!("{:indent$}{key}{:pad$} = {value}", "", ""));
+            for _ in 0..indent {
+                out.push(' ');
+            }
+            out.push_str(key);
+            for _ in key.chars().count()..width {
+                out.push(' ');
+            }
+            out.push_str(" = ");
+            out.push_str(value);
+            out.push('\n');
         }
-    };
+    }
     for line in text.lines() {
         match single_line_attribute(line) {
             Some((indent, key, value)) => {
                 if group.first().is_some_and(|(i, _, _)| *i != indent) {
                     flush(&mut group, &mut out);
                 }
-                group.push((indent, key.to_string(), value.to_string()));
+                group.push((indent, key, value));
             }
             None => {
                 flush(&mut group, &mut out);
-                out.push(multi_line_attribute_start(line).unwrap_or_else(|| line.trim_end().to_string()));
+                match multi_line_attribute_start(line) {
+                    Some(l) => out.push_str(&l),
+                    None => out.push_str(line.trim_end()),
+                }
+                out.push('\n');
             }
         }
     }
     flush(&mut group, &mut out);
-    let mut text = out.join("\n");
-    text.push('\n');
-    text
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out
 }
 
 /// A line opening a multi-line attribute (`key = [`), with fmt's single space

@@ -197,6 +197,37 @@ impl Renderer {
         Ok(Renderer { tera })
     }
 
+    /// Renders many environments on all cores (each environment is
+    /// independent); results are in the order of `envs`.
+    pub fn render_many(
+        &self,
+        envs: &[Environment],
+        target: Target,
+        artifacts: &ArtifactHashes,
+    ) -> Vec<Result<Vec<RenderedFile>, RenderError>> {
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(envs.len().max(1));
+        let chunk = envs.len().div_ceil(workers).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = envs
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|e| self.render(e, target, artifacts))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("render worker panicked"))
+                .collect()
+        })
+    }
+
     /// Renders one environment to the files of `target`.
     pub fn render(
         &self,
@@ -218,17 +249,22 @@ impl Renderer {
         }
     }
 
-    fn context(&self, graph: &ResourceGraph, r: &Resource, section: &str) -> Context {
+    /// What every resource's template sees of the environment, built once.
+    fn base_context(&self, graph: &ResourceGraph) -> Context {
         let mut ctx = Context::new();
-        ctx.insert("r", r);
-        ctx.insert("p", &r.properties);
-        ctx.insert("section", section);
         let tags: Vec<TagPair> = graph.tags.iter().map(|(k, v)| TagPair { key: k, value: v }).collect();
         ctx.insert("tags", &tags);
         let cfn_tags: Vec<Json> = graph.tags.iter().map(|(k, v)| json!({"Key": k, "Value": v})).collect();
         ctx.insert("cfn_tags", &cfn_tags);
         ctx.insert("tag_map", &graph.tags);
         ctx.insert("region", &graph.region);
+        ctx
+    }
+
+    fn context(&self, base: &Context, r: &Resource) -> Context {
+        let mut ctx = base.clone();
+        ctx.insert("r", &json!({"id": r.id, "name": r.name}));
+        ctx.insert("p", &r.properties);
         // Shapes both targets share, derived from the properties once.
         match r.kind {
             Kind::Role => ctx.insert("policy_statements", &policy_statements(&r.properties["statements"])),
@@ -272,25 +308,29 @@ impl Renderer {
         ctx
     }
 
-    fn each(&self, graph: &ResourceGraph, target: &str, section: &str) -> Result<String, RenderError> {
-        let mut out = String::new();
+    /// Every resource's text of one target: (resources section, outputs section).
+    fn each(&self, graph: &ResourceGraph, target: &str) -> Result<(String, String), RenderError> {
+        let base = self.base_context(graph);
+        let (mut resources, mut outputs) = (String::new(), String::new());
+        let separator = if target == "terraform" { "\n\n" } else { "\n" };
         for r in &graph.resources {
             let name = format!(
                 "{target}/{}.{}",
                 kind_name(r.kind),
                 if target == "terraform" { "tf" } else { "yaml" }
             );
-            let text = self.tera.render(&name, &self.context(graph, r, section))?;
-            let text = text.trim_matches('\n');
-            if !text.trim().is_empty() {
-                out.push_str(text);
-                out.push('\n');
-                if target == "terraform" {
-                    out.push('\n');
+            let mut ctx = self.context(&base, r);
+            for (section, out) in [("resource", &mut resources), ("output", &mut outputs)] {
+                ctx.insert("section", section);
+                let text = self.tera.render(&name, &ctx)?;
+                let text = text.trim_matches('\n');
+                if !text.trim().is_empty() {
+                    out.push_str(text);
+                    out.push_str(separator);
                 }
             }
         }
-        Ok(out)
+        Ok((resources, outputs))
     }
 
     fn cloudformation(&self, env: &Environment, graph: &ResourceGraph) -> Result<Vec<RenderedFile>, RenderError> {
@@ -317,9 +357,9 @@ impl Renderer {
                 ));
             }
         }
+        let (resources, outputs) = self.each(graph, "cloudformation")?;
         text.push_str("Resources:\n");
-        text.push_str(&self.each(graph, "cloudformation", "resource")?);
-        let outputs = self.each(graph, "cloudformation", "output")?;
+        text.push_str(&resources);
         if !outputs.is_empty() {
             text.push_str("Outputs:\n");
             text.push_str(&outputs);
@@ -346,7 +386,8 @@ impl Renderer {
             filters::hcl_value(&json!(tags), 4)
         ));
         main.push_str("data \"aws_caller_identity\" \"current\" {}\n\ndata \"aws_partition\" \"current\" {}\n\n");
-        main.push_str(&self.each(graph, "terraform", "resource")?);
+        let (resources, outputs) = self.each(graph, "terraform")?;
+        main.push_str(&resources);
         let mut variables = String::new();
         for p in &graph.parameters {
             let ty = if p.kind == "vpc_id" { "string" } else { "list(string)" };
@@ -356,7 +397,6 @@ impl Renderer {
                 filters::hcl_value(&json!(p.description), 2)
             ));
         }
-        let outputs = self.each(graph, "terraform", "output")?;
         Ok(vec![
             RenderedFile {
                 name: "main.tf".into(),
