@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
+# Tests that need AWS APIs start the local emulator themselves
+# (localstack/moto.sh start is idempotent); stop it when we are done.
+trap 'localstack/moto.sh stop >/dev/null 2>&1 || true' EXIT
+
 step "format"
 cargo fmt --all -- --check
 
