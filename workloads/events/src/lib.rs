@@ -9,6 +9,7 @@ pub mod id;
 pub mod kpl;
 pub mod lake;
 pub mod metrics;
+pub mod payload;
 pub mod reason;
 pub mod source;
 pub mod time;

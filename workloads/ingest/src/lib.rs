@@ -19,8 +19,8 @@ use base64::Engine;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use pipegen_events::kpl;
 use pipegen_events::metrics as m;
+use pipegen_events::payload::{Payload, split};
 
 /// Where bronze goes; from the environment variables the renderer sets.
 #[derive(Clone, Debug)]
@@ -186,66 +186,6 @@ fn with_metadata(object: &str, meta: &str) -> String {
     format!("{}{}{meta}}}", body.trim_end(), if empty { "" } else { "," })
 }
 
-enum Payload {
-    Json(String),
-    Bad {
-        bytes: Vec<u8>,
-        sub_index: usize,
-        reason: String,
-    },
-}
-
-/// The events of one Kinesis record: one JSON object, several separated by
-/// newlines, or a KPL aggregate of either. Anything else is quarantined, never
-/// dropped.
-fn split(data: &[u8]) -> Vec<Payload> {
-    if kpl::is_aggregated(data) {
-        return match kpl::deaggregate(data) {
-            Err(e) => vec![Payload::Bad {
-                bytes: data.to_vec(),
-                sub_index: 0,
-                reason: format!("kpl: {e}"),
-            }],
-            Ok(records) => records
-                .iter()
-                .enumerate()
-                .flat_map(|(i, r)| split_lines(&r.data, i))
-                .collect(),
-        };
-    }
-    split_lines(data, 0)
-}
-
-fn split_lines(data: &[u8], sub_index: usize) -> Vec<Payload> {
-    let text = match std::str::from_utf8(data) {
-        Ok(t) => t,
-        Err(e) => {
-            return vec![Payload::Bad {
-                bytes: data.to_vec(),
-                sub_index,
-                reason: format!("not UTF-8: {e}"),
-            }];
-        }
-    };
-    text.split('\n')
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| match serde_json::from_str::<serde_json::Value>(l) {
-            Ok(serde_json::Value::Object(_)) => Payload::Json(l.to_string()),
-            Ok(_) => Payload::Bad {
-                bytes: l.as_bytes().to_vec(),
-                sub_index,
-                reason: "not a JSON object".into(),
-            },
-            Err(e) => Payload::Bad {
-                bytes: l.as_bytes().to_vec(),
-                sub_index,
-                reason: format!("not JSON: {e}"),
-            },
-        })
-        .collect()
-}
-
 /// gzip of the lines, each ending in a newline.
 pub fn gzip_lines(lines: &[String]) -> Vec<u8> {
     let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
@@ -318,6 +258,7 @@ pub fn emf(cfg: &Config, plan: &Plan, objects_written: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pipegen_events::kpl;
     use serde_json::json;
 
     fn cfg() -> Config {
