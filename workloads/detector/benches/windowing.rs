@@ -39,7 +39,16 @@ fn main() {
 
     println!("| measure | pipegen detector | peer: HashMap<String, u32> count | ratio |");
     println!("|---|---:|---:|---:|");
-    println!("| events/s, 1 core, 10,000 users | {ours:.0} | {peer:.0} | {:.2}x |", ours / peer);
-    println!("| state for 10,000 users (JSON bytes) | {json} ({:.0}% of 1 MB) | | |", json as f64 / 10_485.76);
-    println!("| state decode, 10,000 users | {:.1} ms | | |", round_trip.as_secs_f64() * 1e3);
+    println!(
+        "| events/s, 1 core, 10,000 users | {ours:.0} | {peer:.0} | {:.2}x |",
+        ours / peer
+    );
+    println!(
+        "| state for 10,000 users (JSON bytes) | {json} ({:.0}% of 1 MB) | | |",
+        json as f64 / 10_485.76
+    );
+    println!(
+        "| state decode, 10,000 users | {:.1} ms | | |",
+        round_trip.as_secs_f64() * 1e3
+    );
 }

@@ -193,7 +193,8 @@ async fn the_simulators_bots_are_exactly_the_users_flagged() {
             .or_default()
             .push(l.text.clone());
     }
-    let sink = Memory::default();
+    let aws = moto().await;
+    let (sink, sqs, queue_url) = moto_sink(&aws, "bots").await;
     for (start, texts) in &windows {
         let mut state = HashMap::new();
         for chunk in texts.chunks(7) {
@@ -207,11 +208,17 @@ async fn the_simulators_bots_are_exactly_the_users_flagged() {
             .await
             .unwrap();
     }
-    let flagged: BTreeSet<(String, i64, u32)> = sink
-        .items
-        .borrow()
-        .values()
-        .map(|(d, _)| (d.user_id.clone(), d.window_start, d.actions))
+    let items = sink.dynamo.scan().table_name(&sink.table).send().await.unwrap();
+    let flagged: BTreeSet<(String, i64, u32)> = items
+        .items()
+        .iter()
+        .map(|i| {
+            (
+                i["user_id"].as_s().unwrap().clone(),
+                i["window_start"].as_n().unwrap().parse().unwrap(),
+                i["actions"].as_n().unwrap().parse().unwrap(),
+            )
+        })
         .collect();
     let bots: BTreeSet<(String, i64, u32)> = manifest
         .bots
@@ -219,35 +226,40 @@ async fn the_simulators_bots_are_exactly_the_users_flagged() {
         .map(|b| (b.user_id.clone(), b.window_start, b.actions))
         .collect();
     assert_eq!(flagged, bots);
-    assert_eq!(sink.alerts.borrow().len(), bots.len());
+    let mut alerts = 0;
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if got.messages().is_empty() {
+            break;
+        }
+        for m in got.messages() {
+            alerts += 1;
+            sqs.delete_message()
+                .queue_url(&queue_url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(alerts, bots.len(), "one alert per bot");
 }
 
-async fn moto() -> aws_config::SdkConfig {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../localstack/moto.sh");
-    let out = Command::new("bash").arg(script).arg("start").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let endpoint = String::from_utf8(out.stdout)
-        .unwrap()
-        .trim()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string();
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .load()
-        .await
-}
-
-#[tokio::test]
-async fn against_dynamodb_and_sns_on_moto() {
+/// A detections table and an alerts topic with an SQS subscriber on moto.
+async fn moto_sink(
+    aws: &aws_config::SdkConfig,
+    name: &str,
+) -> (pipegen_detector::aws::AwsSink, aws_sdk_sqs::Client, String) {
     use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
-    let aws = moto().await;
-    let id = std::process::id();
-    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+    let id = format!("{name}-{}", std::process::id());
+    let dynamo = aws_sdk_dynamodb::Client::new(aws);
     let table = format!("detections-{id}");
     dynamo
         .create_table()
@@ -284,8 +296,8 @@ async fn against_dynamodb_and_sns_on_moto() {
         .send()
         .await
         .unwrap();
-    let sns = aws_sdk_sns::Client::new(&aws);
-    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let sns = aws_sdk_sns::Client::new(aws);
+    let sqs = aws_sdk_sqs::Client::new(aws);
     let topic = sns
         .create_topic()
         .name(format!("alerts-{id}"))
@@ -321,12 +333,43 @@ async fn against_dynamodb_and_sns_on_moto() {
         .send()
         .await
         .unwrap();
-    let sink = pipegen_detector::aws::AwsSink {
-        dynamo: dynamo.clone(),
-        sns,
-        table: table.clone(),
-        topic_arn: topic,
-    };
+    (
+        pipegen_detector::aws::AwsSink {
+            dynamo,
+            sns,
+            table,
+            topic_arn: topic,
+        },
+        sqs,
+        queue_url,
+    )
+}
+
+async fn moto() -> aws_config::SdkConfig {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../localstack/moto.sh");
+    let out = Command::new("bash").arg(script).arg("start").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let endpoint = String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .lines()
+        .last()
+        .unwrap()
+        .to_string();
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .load()
+        .await
+}
+
+#[tokio::test]
+async fn against_dynamodb_and_sns_on_moto() {
+    let aws = moto().await;
+    let (sink, sqs, queue_url) = moto_sink(&aws, "redelivery").await;
+    let (dynamo, table) = (sink.dynamo.clone(), sink.table.clone());
 
     let event = window_event(&actions("U9000", 13), W, HashMap::new(), true);
     handle(&event, &sink, &cfg()).await.unwrap();
