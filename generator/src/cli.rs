@@ -150,7 +150,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
 }
 
 fn report(cli: &Cli, diagnostics: &Diagnostics, err: &mut dyn Write) -> std::io::Result<()> {
-    let bold = use_color(cli.color, false);
+    let bold = use_color(cli.color, std::io::stderr().is_terminal());
     for d in diagnostics.iter() {
         let text = d.render();
         if bold {
