@@ -5,7 +5,6 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::process::Command;
 
 use aws_lambda_events::event::kinesis::KinesisTimeWindowEvent;
 use base64::Engine;
@@ -346,23 +345,7 @@ async fn moto_sink(
 }
 
 async fn moto() -> aws_config::SdkConfig {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../localstack/moto.sh");
-    let out = Command::new("bash").arg(script).arg("start").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let endpoint = String::from_utf8(out.stdout)
-        .unwrap()
-        .trim()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string();
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .load()
-        .await
+    pipegen_testkit::moto().await
 }
 
 #[tokio::test]

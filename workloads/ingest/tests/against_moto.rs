@@ -3,40 +3,15 @@
 //! back from the emulator's Kinesis, as Lambda would deliver them.
 
 use std::io::Read;
-use std::process::Command;
 
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use base64::Engine;
 use pipegen_ingest::{Config, handle};
 use serde_json::json;
 
 async fn aws() -> aws_config::SdkConfig {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../localstack/moto.sh");
-    let out = Command::new("bash")
-        .arg(script)
-        .arg("start")
-        .output()
-        .expect("run localstack/moto.sh");
-    assert!(
-        out.status.success(),
-        "moto did not start: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let endpoint = String::from_utf8(out.stdout)
-        .unwrap()
-        .trim()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string();
-    aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .load()
-        .await
+    pipegen_testkit::moto().await
 }
 
 fn unique(prefix: &str) -> String {

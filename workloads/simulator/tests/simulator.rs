@@ -3,7 +3,6 @@
 //! the manifest says, and the Kinesis sink against the moto server.
 
 use std::collections::{BTreeMap, HashMap};
-use std::process::Command;
 
 use pipegen_events::{Adapter, EventType, Reason, SourceFormat};
 use pipegen_simulator::{Generator, Line, Profile, Settings, sink};
@@ -195,23 +194,7 @@ fn file_sink_writes_gzip_json_lines() {
 
 #[tokio::test]
 async fn kinesis_sink_puts_every_record_in_batches() {
-    use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../localstack/moto.sh");
-    let out = Command::new("bash").arg(script).arg("start").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let endpoint = String::from_utf8(out.stdout)
-        .unwrap()
-        .trim()
-        .lines()
-        .last()
-        .unwrap()
-        .to_string();
-    let aws = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .load()
-        .await;
+    let aws = pipegen_testkit::moto().await;
     let k = aws_sdk_kinesis::Client::new(&aws);
     let stream = format!("sim-{}", std::process::id());
     k.create_stream()
