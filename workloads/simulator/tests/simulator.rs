@@ -240,3 +240,65 @@ async fn kinesis_sink_puts_every_record_in_batches() {
     got.sort();
     assert_eq!(got, want, "every record arrived, none twice");
 }
+
+#[tokio::test]
+async fn s3_sink_writes_hive_partitioned_gzip_objects() {
+    let aws = pipegen_testkit::moto().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&aws).force_path_style(true).build());
+    let bucket = format!("sim-lake-{}", std::process::id());
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let mut g = Generator::new(Settings::new(Profile::Capstone, 3_000, 4));
+    let lines: Vec<Line> = g.by_ref().collect();
+    let n = sink::to_s3(&s3, &bucket, "bronze/events/", 4, lines.clone().into_iter(), 1_000)
+        .await
+        .unwrap();
+    assert_eq!(n as usize, lines.len());
+    let list = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("bronze/events/")
+        .send()
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    for o in list.contents() {
+        let key = o.key().unwrap();
+        assert!(
+            key.contains("/year=2025/month=10/day=23/hour=") && key.ends_with(".jsonl.gz"),
+            "{key}"
+        );
+        let body = s3
+            .get_object()
+            .bucket(&bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(body.as_ref()), &mut text).unwrap();
+        // Every line of an object belongs to the object's hour.
+        let hour: u32 = key.split("hour=").nth(1).unwrap()[..2].parse().unwrap();
+        for l in text.lines() {
+            let t = lines.iter().find(|x| x.text == l).unwrap().time_micros;
+            assert_eq!(
+                chrono::DateTime::from_timestamp_micros(t)
+                    .unwrap()
+                    .format("%H")
+                    .to_string()
+                    .parse::<u32>()
+                    .unwrap(),
+                hour
+            );
+            got.push(l.to_string());
+        }
+    }
+    let mut want: Vec<String> = lines.into_iter().map(|l| l.text).collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+}
