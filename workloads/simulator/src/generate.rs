@@ -348,8 +348,8 @@ impl Generator {
                 v
             }
         }
-        .as_object()
-        .cloned()
+        .as_object_mut()
+        .map(std::mem::take)
         .expect("an object")
     }
 
