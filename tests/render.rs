@@ -91,18 +91,14 @@ fn rendering_is_deterministic_and_hashes_land_in_keys() {
 
 /// Text between a CloudFormation resource's header and the next resource.
 fn cfn_block<'a>(cfn: &'a str, id: &str) -> &'a str {
-    let start = cfn
-        .find(&format!("\n  {id}:\n"))
-        .unwrap_or_else(|| panic!("{id} not in template"))
-        + 1;
-    let rest = &cfn[start + 2..];
+    let header = format!("\n  {id}:\n");
+    let start = cfn.find(&header).unwrap_or_else(|| panic!("{id} not in template")) + header.len();
+    let rest = &cfn[start..];
+    // The next resource (or section) starts on a line indented by at most two spaces.
     let end = rest
-        .find("\n  ")
-        .and_then(|_| {
-            rest.match_indices('\n')
-                .find(|(i, _)| rest[i + 1..].starts_with("  ") && !rest[i + 1..].starts_with("   "))
-                .map(|(i, _)| i)
-        })
+        .match_indices('\n')
+        .map(|(i, _)| i)
+        .find(|i| !rest[i + 1..].starts_with("   "))
         .unwrap_or(rest.len());
     &rest[..end]
 }

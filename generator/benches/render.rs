@@ -8,29 +8,14 @@
 //! is not installed here).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use pipegen::environment::{EnvironmentFile, EnvironmentFiles};
 use pipegen::render::{ArtifactHashes, Renderer, Target};
 use pipegen::validate::validate_set;
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
+mod common;
 
-fn time(runs: usize, mut f: impl FnMut()) -> Duration {
-    f();
-    median(
-        (0..runs)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed()
-            })
-            .collect(),
-    )
-}
+use common::time;
 
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments");

@@ -6,28 +6,13 @@
 //! The ratio says what the checks cost on top of the parse.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use pipegen::environment::{EnvironmentFile, EnvironmentFiles};
 use pipegen::validate::validate_set;
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
+mod common;
 
-fn time(runs: usize, mut f: impl FnMut()) -> Duration {
-    f(); // warm up
-    median(
-        (0..runs)
-            .map(|_| {
-                let t = Instant::now();
-                f();
-                t.elapsed()
-            })
-            .collect(),
-    )
-}
+use common::time;
 
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments");

@@ -765,3 +765,28 @@ fn default_buffer_seconds() -> u32 {
 fn default_buffer_mb() -> u32 {
     5
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The renderer hands `as_str` to the workloads (SOURCE_FORMAT, --source-format),
+    /// which read it with the events crate's parser: the two enums must agree.
+    #[test]
+    fn source_formats_agree_with_the_workloads() {
+        for f in [
+            SourceFormat::Flashcommerce,
+            SourceFormat::Capstone,
+            SourceFormat::Rees46,
+            SourceFormat::UkRetail,
+        ] {
+            let parsed = pipegen_events::SourceFormat::parse(f.as_str()).unwrap_or_else(|| panic!("{f:?}"));
+            assert_eq!(parsed.as_str(), f.as_str());
+            assert_eq!(
+                serde_json::to_value(f).unwrap(),
+                f.as_str(),
+                "the YAML spelling is the workloads' spelling"
+            );
+        }
+    }
+}

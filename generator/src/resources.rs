@@ -910,7 +910,7 @@ impl ResourceGraph {
                 if f.workload == Workload::Detector {
                     alarms.push((
                         "detections".to_string(),
-                        json!({"namespace": c.detector.metric_namespace, "metric": "ecomm-user-high-volume-events", "dimensions": {}, "statistic": "SampleCount", "period": 60, "threshold": 0, "comparison": "GreaterThanThreshold"}),
+                        json!({"namespace": c.detector.metric_namespace, "metric": pipegen_events::metrics::HIGH_VOLUME_EVENTS, "dimensions": {}, "statistic": "SampleCount", "period": 60, "threshold": 0, "comparison": "GreaterThanThreshold"}),
                         vec![],
                     ));
                 }
@@ -918,7 +918,7 @@ impl ResourceGraph {
             if c.etl.is_some() {
                 alarms.push((
                     "etl-failures".to_string(),
-                    json!({"namespace": "pipegen/etl", "metric": "RunFailed", "dimensions": {"Environment": environment}, "statistic": "Sum", "period": 3600, "threshold": 1, "comparison": "GreaterThanOrEqualToThreshold"}),
+                    json!({"namespace": pipegen_events::metrics::ETL_NAMESPACE, "metric": pipegen_events::metrics::ETL_RUN_FAILED, "dimensions": {"Environment": environment}, "statistic": "Sum", "period": 3600, "threshold": 1, "comparison": "GreaterThanOrEqualToThreshold"}),
                     vec![],
                 ));
             }

@@ -320,7 +320,7 @@ impl<'s> Walker<'s> {
             self.error(node, path, format!("{n} is out of range: allowed {min}..={max}"), None);
             // Keep a value the Rust type can hold, so the rest of the file is
             // still checked for meaning in the same pass.
-            let (fmin, fmax) = integer_bounds(&serde_json::json!({"format": schema.get("format")}));
+            let (fmin, fmax) = format_bounds(schema);
             return (fmin <= n && n <= fmax).then(|| Json::Number(Number::from(n as i64)));
         }
         Some(Json::Number(Number::from(n as i64)))
@@ -388,9 +388,9 @@ fn first_sentence(s: &str) -> &str {
     end.map(|i| &s[..i]).unwrap_or(s).trim_end_matches('.').trim()
 }
 
-/// Inclusive bounds of an integer schema: `minimum`/`maximum`, else its format's.
-fn integer_bounds(schema: &Json) -> (i128, i128) {
-    let (fmin, fmax): (i128, i128) = match schema.get("format").and_then(Json::as_str) {
+/// Inclusive bounds of an integer schema's `format` (what the Rust type holds).
+fn format_bounds(schema: &Json) -> (i128, i128) {
+    match schema.get("format").and_then(Json::as_str) {
         Some("uint8") => (0, u8::MAX as i128),
         Some("uint16") => (0, u16::MAX as i128),
         Some("uint32" | "uint") => (0, u32::MAX as i128),
@@ -399,7 +399,12 @@ fn integer_bounds(schema: &Json) -> (i128, i128) {
         Some("int16") => (i16::MIN as i128, i16::MAX as i128),
         Some("int32" | "int") => (i32::MIN as i128, i32::MAX as i128),
         _ => (i64::MIN as i128, i64::MAX as i128),
-    };
+    }
+}
+
+/// Inclusive bounds of an integer schema: `minimum`/`maximum` within its format's.
+fn integer_bounds(schema: &Json) -> (i128, i128) {
+    let (fmin, fmax) = format_bounds(schema);
     let min = schema
         .get("minimum")
         .and_then(Json::as_f64)
