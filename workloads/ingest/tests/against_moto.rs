@@ -2,8 +2,6 @@
 //! localstack/moto.sh starts), fed with Kinesis events built from records read
 //! back from the emulator's Kinesis, as Lambda would deliver them.
 
-use std::io::Read;
-
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_sdk_kinesis::primitives::Blob;
 use base64::Engine;
@@ -87,30 +85,8 @@ async fn kinesis_event(aws: &aws_config::SdkConfig, payloads: &[Vec<u8>]) -> Kin
     serde_json::from_value(json!({ "Records": records })).unwrap()
 }
 
-/// Every object under a prefix: key -> decompressed lines.
 async fn objects(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<(String, Vec<String>)> {
-    let list = s3.list_objects_v2().bucket(bucket).prefix(prefix).send().await.unwrap();
-    let mut out = Vec::new();
-    for o in list.contents() {
-        let key = o.key().unwrap().to_string();
-        let body = s3
-            .get_object()
-            .bucket(bucket)
-            .key(&key)
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap();
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(body.into_bytes().as_ref())
-            .read_to_string(&mut text)
-            .unwrap();
-        out.push((key, text.lines().map(String::from).collect()));
-    }
-    out
+    pipegen_testkit::gz_objects(s3, bucket, prefix).await
 }
 
 fn s3_client(aws: &aws_config::SdkConfig) -> aws_sdk_s3::Client {

@@ -253,38 +253,16 @@ async fn s3_sink_writes_hive_partitioned_gzip_objects() {
         .await
         .unwrap();
     assert_eq!(n as usize, lines.len());
-    let list = s3
-        .list_objects_v2()
-        .bucket(&bucket)
-        .prefix("bronze/events/")
-        .send()
-        .await
-        .unwrap();
     let mut got = Vec::new();
-    for o in list.contents() {
-        let key = o.key().unwrap();
+    for (key, object_lines) in pipegen_testkit::gz_objects(&s3, &bucket, "bronze/events/").await {
         assert!(
             key.contains("/year=2025/month=10/day=23/hour=") && key.ends_with(".jsonl.gz"),
             "{key}"
         );
-        let body = s3
-            .get_object()
-            .bucket(&bucket)
-            .key(key)
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .into_bytes();
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(body.as_ref()), &mut text).unwrap();
         // Every line of an object belongs to the object's hour.
         let hour: u32 = key.split("hour=").nth(1).unwrap()[..2].parse().unwrap();
-        for l in text.lines() {
-            let t = lines.iter().find(|x| x.text == l).unwrap().time_micros;
+        for l in &object_lines {
+            let t = lines.iter().find(|x| &x.text == l).unwrap().time_micros;
             assert_eq!(
                 chrono::DateTime::from_timestamp_micros(t)
                     .unwrap()
@@ -294,7 +272,7 @@ async fn s3_sink_writes_hive_partitioned_gzip_objects() {
                     .unwrap(),
                 hour
             );
-            got.push(l.to_string());
+            got.push(l.clone());
         }
     }
     let mut want: Vec<String> = lines.into_iter().map(|l| l.text).collect();

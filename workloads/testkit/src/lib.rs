@@ -1,6 +1,7 @@
 //! What the workloads' integration tests share: an AWS SDK configuration
 //! pointing at the local moto server, started (once, idempotently) the way
-//! users start it, with `localstack/moto.sh start`.
+//! users start it, with `localstack/moto.sh start`; and reading back the gzip
+//! JSON lines objects the workloads write.
 
 use std::path::Path;
 use std::process::Command;
@@ -37,4 +38,35 @@ pub async fn moto() -> aws_config::SdkConfig {
         ))
         .load()
         .await
+}
+
+/// Every object under a prefix, gunzipped: (key, lines), in key order.
+pub async fn gz_objects(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Vec<(String, Vec<String>)> {
+    let list = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .send()
+        .await
+        .expect("list objects");
+    let mut out = Vec::new();
+    for o in list.contents() {
+        let key = o.key().expect("a key").to_string();
+        let body = s3
+            .get_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .expect("get object")
+            .body
+            .collect()
+            .await
+            .expect("body");
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(body.into_bytes().as_ref()), &mut text)
+            .expect("gzip text");
+        out.push((key, text.lines().map(String::from).collect()));
+    }
+    out
 }
