@@ -30,11 +30,17 @@ healthy() {
 }
 
 install() {
+  # Several test processes (and CI's background installer) may start the
+  # emulator at once: one installs, the others wait for it.
+  exec 9>"$run/install.lock"
+  flock 9
   if [[ ! -f $venv/.moto-$MOTO_VERSION ]]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
     touch "$venv/.moto-$MOTO_VERSION"
   fi
+  # Close the lock, or the server started next would inherit and hold it.
+  exec 9>&-
 }
 
 start() {

@@ -12,10 +12,18 @@ step() { printf '\n==> %s\n' "$*"; }
 # (localstack/moto.sh start is idempotent); stop it when we are done.
 trap 'localstack/moto.sh stop >/dev/null 2>&1 || true' EXIT
 
+# The checkers and the emulator are downloads, the build is CPU: overlap them.
+install_log=$(mktemp)
+( scripts/install-checkers.sh && localstack/moto.sh start ) >"$install_log" 2>&1 &
+installer=$!
+
 step "format"
 cargo fmt --all -- --check
 
 step "build and test (debug, locked dependencies)"
+# Wait for the installer before tests start the emulator themselves.
+cargo test --workspace --locked --no-run
+wait "$installer" || { cat "$install_log"; echo "installing the checkers or the emulator failed"; exit 1; }
 cargo test --workspace --locked
 
 step "the shipped environments validate"

@@ -74,6 +74,15 @@ impl Adapter {
 
     /// One record (a JSON object, or a CSV row read as one).
     pub fn adapt(&self, r: &Map<String, Value>) -> Result<Event, Vec<Reason>> {
+        let (e, reasons) = self.adapt_partial(r);
+        if reasons.is_empty() { Ok(e) } else { Err(reasons) }
+    }
+
+    /// One record mapped as far as it goes, with every reason found so far
+    /// (sorted, no repeats). Silver's value rules run on the partial event
+    /// too, so that a record reports all its reasons, not only the adapter's.
+    /// The event id is derived only when there is no reason.
+    pub fn adapt_partial(&self, r: &Map<String, Value>) -> (Event, Vec<Reason>) {
         let mut reasons = Vec::new();
         let mut e = Event::default();
         let zone = self.format.source_zone();
@@ -161,12 +170,12 @@ impl Adapter {
         if !reasons.is_empty() {
             reasons.sort();
             reasons.dedup();
-            return Err(reasons);
+            return (e, reasons);
         }
         if e.event_id.is_empty() {
             e.event_id = event_id(&e);
         }
-        Ok(e)
+        (e, reasons)
     }
 }
 

@@ -137,6 +137,9 @@ pub struct Generator {
     s: Settings,
     rng: SmallRng,
     produced: u64,
+    /// Source of event ids: one per generated event (bot bursts included,
+    /// which fill one slot of `produced` with many events).
+    next_id: u64,
     now: i64,
     active: BinaryHeap<Reverse<(i64, u64)>>,
     sessions: BTreeMap<u64, Session>,
@@ -176,6 +179,7 @@ impl Generator {
             s,
             rng,
             produced: 0,
+            next_id: 0,
             active: BinaryHeap::new(),
             sessions: BTreeMap::new(),
             busy_users: HashSet::new(),
@@ -267,7 +271,8 @@ impl Generator {
     }
 
     fn event_json(&mut self, sid: u64, event_type: EventType, time: i64) -> Map<String, Value> {
-        let n = self.produced;
+        let n = self.next_id;
+        self.next_id += 1;
         let sess = &self.sessions[&sid];
         let (user, session_id, product, city, device, age, gender, referral) = (
             sess.user.clone(),

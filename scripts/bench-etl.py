@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""ETL benchmark: pipegen's etl against DuckDB (and Spark local, --spark) on
+the same simulated bronze, in the same run. Prints a markdown table.
+
+  scripts/bench-etl.sh [--sizes 1000000,10000000] [--profiles capstone,flashcommerce] [--spark]
+
+Each case: generate bronze with the simulator (gzip JSON lines, Hive hour
+partitions), run a full ETL (silver + invalid + 15 gold tables, Parquet),
+then an empty-delta run; run bench/etl_duckdb.sql on the same bronze; report
+events/s, wall time, peak RSS, and the ratio DuckDB time / pipegen time.
+"""
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = ROOT / "target" / "release"
+WORK = ROOT / "target" / "bench-etl"
+
+
+def measured(cmd, env=None):
+    """Runs cmd; returns (seconds, peak RSS in MB of that child, stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    # A fresh wrapper process per command, so ru_maxrss is this command's peak.
+    wrapper = [sys.executable, "-c",
+               "import resource,subprocess,sys,json;"
+               "r=subprocess.run(sys.argv[1:],capture_output=True,text=True);"
+               "sys.stderr.write(r.stderr);print(r.stdout,end='');"
+               "print('\\n@@RSS', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);"
+               "sys.exit(r.returncode)"] + cmd
+    r = subprocess.run(wrapper, capture_output=True, text=True, env=env)
+    dt = time.perf_counter() - t
+    if r.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr[-3000:]}")
+    out, _, rss = r.stdout.rpartition("@@RSS")
+    return dt, int(rss.strip()) / 1024, out
+
+
+def duckdb_run(bronze_glob, out, zone):
+    sql = (ROOT / "bench" / "etl_duckdb.sql").read_text()
+    sql = sql.replace("{bronze}", bronze_glob).replace("{out}", str(out)).replace("{zone}", zone)
+    script = out.parent / "duckdb.sql"
+    script.write_text(sql)
+    py = ROOT / ".venv" / "bench" / "bin" / "python"
+    code = ("import duckdb,sys;c=duckdb.connect();c.execute(\"SET threads=%d\");"
+            "c.execute(open(sys.argv[1]).read())" % os.cpu_count())
+    return measured([str(py), "-c", code, str(script)])
+
+
+def spark_run(bronze_glob, out):
+    py = ROOT / ".venv" / "bench" / "bin" / "python"
+    return measured([str(py), str(ROOT / "bench" / "etl_spark.py"), bronze_glob, str(out)])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="1000000,10000000")
+    ap.add_argument("--profiles", default="capstone,flashcommerce")
+    ap.add_argument("--spark", action="store_true")
+    a = ap.parse_args()
+    rows = []
+    for profile in a.profiles.split(","):
+        for n in [int(x) for x in a.sizes.split(",")]:
+            case = WORK / f"{profile}-{n}"
+            lake = case / "lake"
+            if not (case / "manifest.json").exists():
+                shutil.rmtree(case, ignore_errors=True)
+                lake.mkdir(parents=True)
+                t = time.perf_counter()
+                out = subprocess.run([str(TARGET / "examples" / "bronze"), profile, str(n), str(lake)],
+                                     check=True, capture_output=True, text=True).stdout
+                (case / "manifest.json").write_text(out)
+                print(f"# generated {profile} {n:,} in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+            manifest = json.loads((case / "manifest.json").read_text())
+            lines = manifest["lines"]
+            for d in ["silver", "gold", "invalid", "_state"]:
+                shutil.rmtree(lake / d, ignore_errors=True)
+            zone = "Asia/Kolkata" if profile == "flashcommerce" else "UTC"
+            etl = [str(TARGET / "etl"), "--lake-dir", str(lake), "--source-format", profile, "--json",
+                   "--work-dir", str(case / "work")]
+            t_full, rss_full, out = measured(etl)
+            report = json.loads(out)
+            assert report["reconciled"] and report["totals"]["lines"] == lines, report["totals"]
+            t_empty, rss_empty, _ = measured(etl)
+            duck_out = case / "duckdb"
+            shutil.rmtree(duck_out, ignore_errors=True)
+            duck_out.mkdir()
+            glob = str(lake / "bronze" / "events" / "**" / "*.jsonl.gz")
+            t_duck, rss_duck, _ = duckdb_run(glob, duck_out, zone)
+            spark = ""
+            if a.spark and n <= 1_000_000:
+                spark_out = case / "spark"
+                shutil.rmtree(spark_out, ignore_errors=True)
+                t_spark, _, _ = spark_run(glob, spark_out)
+                spark = f"{t_spark:.1f} s ({t_spark / t_full:.0f}x)"
+            rows.append((profile, n, lines, t_full, rss_full, t_empty, t_duck, rss_duck, spark))
+            print(f"# {profile} {n:,}: pipegen {t_full:.2f} s, duckdb {t_duck:.2f} s", file=sys.stderr)
+    print("| profile | events | lines | pipegen full run | events/s | peak RSS | empty delta | DuckDB | DuckDB RSS | DuckDB / pipegen | Spark local (x pipegen) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for p, n, lines, tf, rf, te, td, rd, sp in rows:
+        print(f"| {p} | {n:,} | {lines:,} | {tf:.2f} s | {lines / tf:,.0f} | {rf:,.0f} MB | {te * 1000:.0f} ms | "
+              f"{td:.2f} s | {rd:,.0f} MB | {td / tf:.2f}x | {sp or '-'} |")
+
+
+if __name__ == "__main__":
+    main()

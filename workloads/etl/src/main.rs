@@ -1,0 +1,160 @@
+//! `etl`: one run of bronze -> silver -> gold over a lake in S3 (AWS or the
+//! emulator via `AWS_ENDPOINT_URL`) or a local directory. The container job
+//! of the task definition runs it with the environment's settings.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use pipegen_etl::catalog::Catalog;
+use pipegen_etl::cities::CityTable;
+use pipegen_etl::run::{Options, run};
+use pipegen_etl::settings::{PeakHours, Settings};
+use pipegen_etl::store::Store;
+use pipegen_events::SourceFormat;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "etl",
+    version,
+    about = "bronze -> silver -> gold (spec/silver.md, spec/gold.md)"
+)]
+struct Args {
+    /// The lake bucket (S3 API from the standard AWS configuration chain).
+    #[arg(
+        long,
+        env = "LAKE_BUCKET",
+        conflicts_with = "lake_dir",
+        required_unless_present = "lake_dir"
+    )]
+    lake_bucket: Option<String>,
+    /// A lake in a local directory instead of S3.
+    #[arg(long)]
+    lake_dir: Option<PathBuf>,
+    /// flashcommerce, capstone, rees46 or uk-retail.
+    #[arg(long, default_value = "flashcommerce")]
+    source_format: String,
+    /// IANA zone of local dates and hours (default: Asia/Kolkata for flashcommerce, else UTC).
+    #[arg(long)]
+    time_zone: Option<String>,
+    /// Inclusive local peak hours, START-END.
+    #[arg(long, default_value = "18-21")]
+    peak_hours: String,
+    /// Comma-separated local festival dates.
+    #[arg(long, default_value = "2025-03-14,2025-10-23")]
+    festival_dates: String,
+    /// A CSV replacing the built-in city table (city,region,tier,latitude,longitude).
+    #[arg(long)]
+    city_table: Option<PathBuf>,
+    /// Register tables and partitions in this Glue database (S3 lakes only).
+    #[arg(long)]
+    glue_database: Option<String>,
+    #[arg(long, default_value = "bronze/events/")]
+    bronze_prefix: String,
+    #[arg(long, default_value = "silver/events/")]
+    silver_prefix: String,
+    #[arg(long, default_value = "invalid/")]
+    invalid_prefix: String,
+    #[arg(long, default_value = "gold/")]
+    gold_prefix: String,
+    #[arg(long, default_value = "_state/etl/")]
+    state_prefix: String,
+    /// Rebuild silver and gold from all of bronze.
+    #[arg(long)]
+    full_refresh: bool,
+    /// Compute and report, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the whole report as JSON instead of the summary.
+    #[arg(long)]
+    json: bool,
+    /// Scratch directory (default: the system temp directory).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+fn settings(a: &Args) -> Result<Settings, String> {
+    let format = SourceFormat::parse(&a.source_format).ok_or_else(|| {
+        format!(
+            "--source-format `{}`: expected flashcommerce, capstone, rees46 or uk-retail",
+            a.source_format
+        )
+    })?;
+    let mut s = Settings::new(format);
+    if let Some(z) = &a.time_zone {
+        s.zone = z
+            .parse()
+            .map_err(|_| format!("--time-zone `{z}` is not an IANA time zone (e.g. Asia/Kolkata, UTC)"))?;
+    }
+    s.peak_hours = PeakHours::parse(&a.peak_hours).map_err(|e| format!("--peak-hours: {e}"))?;
+    s.festival_dates = Settings::parse_dates(&a.festival_dates).map_err(|e| format!("--festival-dates: {e}"))?;
+    if let Some(p) = &a.city_table {
+        s.cities = CityTable::from_csv(p).map_err(|e| format!("--city-table: {e}"))?;
+    }
+    Ok(s)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let settings = match settings(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let run_id = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ").to_string();
+    let mut opts = Options::new(run_id);
+    opts.bronze_prefix = args.bronze_prefix.clone();
+    opts.silver_prefix = args.silver_prefix.clone();
+    opts.invalid_prefix = args.invalid_prefix.clone();
+    opts.gold_prefix = args.gold_prefix.clone();
+    opts.state_prefix = args.state_prefix.clone();
+    opts.full_refresh = args.full_refresh;
+    opts.dry_run = args.dry_run;
+    if let Some(w) = &args.work_dir {
+        opts.work_dir = w.clone();
+    }
+    let (store, catalog) = match (&args.lake_bucket, &args.lake_dir) {
+        (Some(bucket), _) => {
+            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            // The emulator serves buckets on paths, not subdomains.
+            let s3 = aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build();
+            let catalog = args.glue_database.as_ref().map(|db| Catalog {
+                client: aws_sdk_glue::Client::new(&config),
+                database: db.clone(),
+                bucket: bucket.clone(),
+            });
+            (Store::s3(aws_sdk_s3::Client::from_conf(s3), bucket), catalog)
+        }
+        (None, Some(dir)) => (Store::dir(dir), None),
+        (None, None) => unreachable!("clap requires one of them"),
+    };
+    eprintln!(
+        "etl: {} ({} source), run {}",
+        store.describe(),
+        args.source_format,
+        opts.run_id
+    );
+    match run(&store, &settings, &opts, catalog.as_ref()).await {
+        Ok(report) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&report).expect("serializable"));
+            } else {
+                println!("{}", report.summary());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

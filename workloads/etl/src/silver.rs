@@ -1,0 +1,189 @@
+//! Silver's rules for one line (spec/silver.md, steps 1-3 and 5): parse with
+//! the source adapter, normalise, validate with every reason, enrich.
+//! De-duplication (step 4) needs all rows and lives in [`crate::run`].
+//!
+//! This is plain Rust over one record rather than polars expressions: the
+//! rules are per record, need the adapters of `pipegen-events` (shared with
+//! the ingest Lambda), and must report every reason; polars takes over for
+//! what needs many rows (de-duplication, partitions, gold).
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike};
+use pipegen_events::{Adapter, Event, EventType, Reason};
+use serde_json::Value;
+
+use crate::settings::Settings;
+
+/// A record more than this after its ingest time is `future_event_time`.
+const FUTURE_MARGIN_MICROS: i64 = 24 * 3_600 * 1_000_000;
+
+pub const PAYMENT_TYPES: &[&str] = &["UPI", "Credit Card", "Debit Card", "Net Banking", "Cash on Delivery"];
+pub const AGE_GROUPS: &[&str] = &["18-24", "25-34", "35-44", "45-54", "55+"];
+pub const GENDERS: &[&str] = &["female", "male", "other"];
+pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// One valid, normalised and enriched event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SilverRow {
+    pub event: Event,
+    pub final_price: Option<f64>,
+    pub revenue: f64,
+    pub profit: Option<f64>,
+    pub margin_pct: Option<f64>,
+    pub order_flag: i32,
+    pub conversion_eligible: i32,
+    pub region: Option<String>,
+    pub city_tier: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// Wall-clock time in the reporting zone, microseconds (no offset).
+    pub event_time_local: i64,
+    pub event_date: NaiveDate,
+    pub hour_of_day: i32,
+    pub day_of_week: &'static str,
+    pub is_peak_hour: bool,
+    pub is_festival_day: bool,
+}
+
+/// Applies silver's rules to one bronze line. `ingest_micros` is when the
+/// batch was ingested (the reference of `future_event_time`): the record's
+/// `_arrival_time` when ingest stamped one, else the caller's fallback.
+pub fn clean_line(settings: &Settings, line: &str, fallback_ingest_micros: i64) -> Result<SilverRow, Vec<Reason>> {
+    let map = match serde_json::from_str::<Value>(line) {
+        Ok(Value::Object(map)) => map,
+        _ => return Err(vec![Reason::MalformedJson]),
+    };
+    let ingest = map
+        .get("_arrival_time")
+        .and_then(Value::as_str)
+        .and_then(pipegen_events::time::parse_utc)
+        .unwrap_or(fallback_ingest_micros);
+    let (event, reasons) = Adapter::new(settings.format).adapt_partial(&map);
+    clean_event(settings, event, reasons, ingest)
+}
+
+/// Steps 2, 3 and 5 on an adapted event and the adapter's reasons.
+pub fn clean_event(
+    settings: &Settings,
+    mut e: Event,
+    mut reasons: Vec<Reason>,
+    ingest_micros: i64,
+) -> Result<SilverRow, Vec<Reason>> {
+    // 2. Normalise. City aliases resolve before the city check.
+    let city = e.city.as_deref().map(|c| settings.cities.lookup(c).cloned().ok_or(()));
+    if let Some(Ok(c)) = &city {
+        e.city = Some(c.name.clone());
+    }
+    e.product_name = Some(match (&e.product_name, &e.category) {
+        (Some(n), _) => n.to_lowercase(),
+        (None, Some(c)) => format!("unknown {}", c.to_lowercase()),
+        (None, None) => "unknown".into(),
+    });
+    let purchase = e.event_type == Some(EventType::Purchase);
+    if !purchase {
+        e.payment_type = Some("other".into());
+    }
+
+    // 3. Validate: every reason, not only the first.
+    if !reasons.contains(&Reason::MissingEventTime)
+        && !reasons.contains(&Reason::BadEventTime)
+        && e.event_time > ingest_micros.saturating_add(FUTURE_MARGIN_MICROS)
+    {
+        reasons.push(Reason::FutureEventTime);
+    }
+    let priced = matches!(
+        e.event_type,
+        Some(EventType::Purchase | EventType::AddToCart | EventType::RemoveFromCart)
+    );
+    match e.price {
+        Some(p) if p <= 0.0 => reasons.push(Reason::NonPositivePrice),
+        None if priced => reasons.push(Reason::NonPositivePrice),
+        _ => {}
+    }
+    if e.cost_price.is_some_and(|c| c <= 0.0) {
+        reasons.push(Reason::BadCostPrice);
+    }
+    match e.quantity {
+        Some(q) if q < 0 => reasons.push(Reason::BadQuantity),
+        Some(q) if purchase && q < 1 => reasons.push(Reason::BadQuantity),
+        None if purchase => reasons.push(Reason::BadQuantity),
+        _ => {}
+    }
+    if e.stock_quantity.is_some_and(|s| s < 0) {
+        reasons.push(Reason::BadStock);
+    }
+    if e.rating.is_some_and(|r| !(1.0..=5.0).contains(&r)) {
+        reasons.push(Reason::BadRating);
+    }
+    if e.discount_percentage.is_some_and(|d| !(0.0..=100.0).contains(&d)) {
+        reasons.push(Reason::BadDiscount);
+    }
+    if matches!(city, Some(Err(()))) {
+        reasons.push(Reason::UnknownCity);
+    }
+    if purchase && let Some(p) = &e.payment_type {
+        match PAYMENT_TYPES.iter().find(|t| t.eq_ignore_ascii_case(p)) {
+            Some(t) => e.payment_type = Some((*t).into()),
+            None => reasons.push(Reason::BadPaymentType),
+        }
+    }
+    if let Some(a) = &e.customer_age_group
+        && !AGE_GROUPS.contains(&a.as_str())
+    {
+        reasons.push(Reason::BadAgeGroup);
+    }
+    if let Some(g) = &e.customer_gender {
+        match GENDERS.iter().find(|x| x.eq_ignore_ascii_case(g)) {
+            Some(x) => e.customer_gender = Some((*x).into()),
+            None => reasons.push(Reason::BadGender),
+        }
+    }
+    if !reasons.is_empty() {
+        reasons.sort();
+        reasons.dedup();
+        return Err(reasons);
+    }
+    if e.event_id.is_empty() {
+        e.event_id = pipegen_events::id::event_id(&e);
+    }
+
+    // 5. Enrich.
+    let final_price = e
+        .price
+        .map(|p| p * (1.0 - e.discount_percentage.unwrap_or(0.0) / 100.0));
+    let quantity = e.quantity.unwrap_or(0) as f64;
+    let revenue = match (purchase, final_price) {
+        (true, Some(f)) => f * quantity,
+        _ => 0.0,
+    };
+    let (profit, margin_pct) = match (purchase, final_price, e.cost_price) {
+        (true, Some(f), Some(c)) => (Some((f - c) * quantity), (c > 0.0).then(|| (f - c) / c * 100.0)),
+        _ => (None, None),
+    };
+    let reference = match &city {
+        Some(Ok(c)) => Some(c),
+        _ => None,
+    };
+    let utc = chrono::DateTime::from_timestamp_micros(e.event_time).unwrap_or_default();
+    let local: NaiveDateTime = settings.zone.from_utc_datetime(&utc.naive_utc()).naive_local();
+    let event_date = local.date();
+    let hour = local.hour();
+    Ok(SilverRow {
+        final_price,
+        revenue,
+        profit,
+        margin_pct,
+        order_flag: purchase as i32,
+        conversion_eligible: (e.event_type == Some(EventType::View)) as i32,
+        region: reference.map(|c| c.region.clone()),
+        city_tier: reference.map(|c| c.tier.clone()),
+        latitude: reference.map(|c| c.latitude),
+        longitude: reference.map(|c| c.longitude),
+        event_time_local: local.and_utc().timestamp_micros(),
+        event_date,
+        hour_of_day: hour as i32,
+        day_of_week: WEEKDAYS[local.weekday().num_days_from_monday() as usize],
+        is_peak_hour: settings.peak_hours.contains(hour),
+        is_festival_day: settings.festival_dates.contains(&event_date),
+        event: e,
+    })
+}

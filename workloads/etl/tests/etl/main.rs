@@ -1,0 +1,7 @@
+//! The ETL's tests, in one binary (see Cargo.toml).
+mod common;
+mod emulator;
+mod gold_tables;
+mod incremental;
+mod samples;
+mod silver_rules;
