@@ -97,7 +97,11 @@ fn settings(a: &Args) -> Result<Settings, String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        // Stage progress (`info`) by default; RUST_LOG overrides.
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("pipegen_etl=info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();

@@ -148,10 +148,12 @@ struct Timer {
 }
 
 impl Timer {
+    /// Ends a stage: its time goes into the report and, as progress, to the log.
     fn lap(&mut self, stage: &str) {
         let now = Instant::now();
-        self.timings
-            .insert(stage.into(), now.duration_since(self.at).as_millis() as u64);
+        let ms = now.duration_since(self.at).as_millis() as u64;
+        tracing::info!(stage, ms, "done");
+        self.timings.insert(stage.into(), ms);
         self.at = now;
     }
 }
