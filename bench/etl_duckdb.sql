@@ -117,9 +117,9 @@ COPY (SELECT event_date, coalesce(category,'unknown') category, count(*) total_e
 COPY (SELECT event_date, count(DISTINCT user_id) unique_users, count(DISTINCT session_id) unique_sessions, count(*) total_events,
   round(count(*) / count(DISTINCT user_id), 2) events_per_user, round(count(DISTINCT session_id) / count(DISTINCT user_id), 2) sessions_per_user
   FROM acts GROUP BY ALL) TO '{out}/gold_daily_user_activity.parquet' (FORMAT PARQUET, COMPRESSION zstd);
-COPY (WITH f AS (SELECT user_id, min(event_date) d FROM acts GROUP BY 1)
-  SELECT a.event_date, count(DISTINCT a.user_id) unique_visitors, (SELECT count(*) FROM f WHERE f.d = a.event_date) new_visitors
-  FROM acts a GROUP BY a.event_date) TO '{out}/gold_unique_visitors_daily.parquet' (FORMAT PARQUET, COMPRESSION zstd);
+COPY (WITH f AS (SELECT d, count(*) n FROM (SELECT user_id, min(event_date) d FROM acts GROUP BY 1) GROUP BY 1),
+    u AS (SELECT event_date, count(DISTINCT user_id) unique_visitors FROM acts GROUP BY 1)
+  SELECT u.event_date, unique_visitors, coalesce(f.n, 0) new_visitors FROM u LEFT JOIN f ON f.d = u.event_date) TO '{out}/gold_unique_visitors_daily.parquet' (FORMAT PARQUET, COMPRESSION zstd);
 COPY (WITH u AS (SELECT event_date, product_id, user_id, bool_or(event_type='add_to_cart') carted, bool_or(event_type='purchase') bought
     FROM acts WHERE product_id IS NOT NULL GROUP BY ALL)
   SELECT event_date, product_id, count(*) carted_users, count(*) FILTER (bought) purchased_users,
@@ -127,7 +127,7 @@ COPY (WITH u AS (SELECT event_date, product_id, user_id, bool_or(event_type='add
   FROM u WHERE carted GROUP BY ALL) TO '{out}/gold_cart_abandonment.parquet' (FORMAT PARQUET, COMPRESSION zstd);
 COPY (SELECT day_of_week, hour_of_day, coalesce(category,'unknown') category, count(*) events, sum(order_flag) purchases,
   round(sum(revenue),2) revenue, row_number() OVER (PARTITION BY day_of_week, hour_of_day ORDER BY sum(order_flag) DESC, round(sum(revenue),2) DESC, coalesce(category,'unknown')) rank_in_hour
-  FROM acts GROUP BY ALL) TO '{out}/gold_category_hourly.parquet' (FORMAT PARQUET, COMPRESSION zstd);
+  FROM acts GROUP BY 1, 2, 3) TO '{out}/gold_category_hourly.parquet' (FORMAT PARQUET, COMPRESSION zstd);
 COPY (WITH b AS (SELECT coalesce(brand,'unknown') brand, count(*) FILTER (event_type='view') views, count(*) FILTER (event_type='add_to_cart') add_to_carts,
     count(*) FILTER (event_type='purchase') purchases, round(sum(revenue),2) revenue FROM acts GROUP BY 1),
   r AS (SELECT *, CASE WHEN views > 0 THEN round(purchases * 100.0 / views, 2) ELSE 0 END view_to_purchase_pct FROM b)
