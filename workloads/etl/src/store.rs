@@ -180,24 +180,22 @@ impl Store {
             Backend::S3 { client, bucket } => {
                 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
                 for chunk in keys.chunks(1000) {
+                    // A request the SDK refuses to build (e.g. an empty key).
+                    let invalid_request = |e: aws_sdk_s3::error::BuildError| StoreError::S3 {
+                        bucket: bucket.clone(),
+                        key: chunk[0].clone(),
+                        message: e.to_string(),
+                    };
                     let objects = chunk
                         .iter()
                         .map(|k| ObjectIdentifier::builder().key(k).build())
                         .collect::<Result<Vec<_>, _>>()
-                        .map_err(|e| StoreError::S3 {
-                            bucket: bucket.clone(),
-                            key: chunk[0].clone(),
-                            message: e.to_string(),
-                        })?;
+                        .map_err(invalid_request)?;
                     let delete = Delete::builder()
                         .set_objects(Some(objects))
                         .quiet(true)
                         .build()
-                        .map_err(|e| StoreError::S3 {
-                            bucket: bucket.clone(),
-                            key: chunk[0].clone(),
-                            message: e.to_string(),
-                        })?;
+                        .map_err(invalid_request)?;
                     let out = client
                         .delete_objects()
                         .bucket(bucket)
