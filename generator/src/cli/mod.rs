@@ -12,6 +12,8 @@ use crate::environment::{EnvironmentFile, EnvironmentFiles};
 use crate::naming::check_name_part;
 use crate::validate::{self, json_schema};
 
+pub mod local;
+
 /// Exit code: everything went well.
 pub const OK: u8 = 0;
 /// Exit code: the input (environment files, arguments) has a problem.
@@ -84,6 +86,35 @@ pub enum Command {
         #[arg(long, default_value = ".")]
         workspace: PathBuf,
     },
+    /// Show what `apply` would change (add --local for the local emulator).
+    Plan {
+        env: String,
+        #[command(flatten)]
+        target: local::Target,
+        #[arg(long, value_enum, default_value_t = local::Output::Text)]
+        output: local::Output,
+    },
+    /// Create or update an environment's resources (add --local for the local emulator).
+    Apply {
+        env: String,
+        #[command(flatten)]
+        target: local::Target,
+    },
+    /// Delete every resource of an environment and check that nothing is left.
+    Destroy {
+        env: String,
+        #[command(flatten)]
+        target: local::Target,
+    },
+    /// The whole pipeline on this machine: emulator, build, apply, simulate,
+    /// ingest and detect, ETL, and a reconciled summary.
+    Up(local::UpArgs),
+    /// Destroy what `up` created and stop the emulator if `up` started it.
+    Down {
+        env: String,
+        #[arg(long, env = "AWS_ENDPOINT_URL")]
+        endpoint: Option<String>,
+    },
     /// Print the JSON Schema of environment files (for editors).
     Schema {
         /// Write to this file instead of standard output.
@@ -116,7 +147,7 @@ pub fn init_tracing(cli: &Cli) {
         .try_init();
 }
 
-fn use_color(choice: ColorChoice, terminal: bool) -> bool {
+pub(crate) fn use_color(choice: ColorChoice, terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -132,6 +163,11 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Fork { from, new, tenant } => cmd_fork(cli, from, new, tenant.as_deref(), out, err),
         Command::Graph { env, format } => cmd_graph(cli, env, *format, out, err),
         Command::Schema { out: path } => cmd_schema(path.as_deref(), out),
+        Command::Plan { env, target, output } => local::cmd_plan(cli, env, target, *output, out, err),
+        Command::Apply { env, target } => local::cmd_apply(cli, env, target, out, err),
+        Command::Destroy { env, target } => local::cmd_destroy(cli, env, target, out, err),
+        Command::Up(args) => local::cmd_up(cli, args, out, err),
+        Command::Down { env, endpoint } => local::cmd_down(cli, env, endpoint.as_deref(), out, err),
         Command::Render {
             envs,
             all,
@@ -149,7 +185,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     }
 }
 
-fn report(cli: &Cli, diagnostics: &Diagnostics, err: &mut dyn Write) -> std::io::Result<()> {
+pub(crate) fn report(cli: &Cli, diagnostics: &Diagnostics, err: &mut dyn Write) -> std::io::Result<()> {
     let bold = use_color(cli.color, std::io::stderr().is_terminal());
     for d in diagnostics.iter() {
         let text = d.render();
@@ -167,7 +203,7 @@ fn report(cli: &Cli, diagnostics: &Diagnostics, err: &mut dyn Write) -> std::io:
     Ok(())
 }
 
-fn load(cli: &Cli, err: &mut dyn Write) -> anyhow::Result<Option<EnvironmentFiles>> {
+pub(crate) fn load(cli: &Cli, err: &mut dyn Write) -> anyhow::Result<Option<EnvironmentFiles>> {
     match EnvironmentFiles::read_dir(&cli.environments) {
         Ok(files) => Ok(Some(files)),
         Err(d) => {
