@@ -16,5 +16,6 @@ pub mod model;
 pub mod naming;
 pub mod render;
 pub mod resources;
+pub mod runner;
 pub mod up;
 pub mod validate;

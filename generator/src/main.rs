@@ -10,9 +10,9 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = pipegen::cli::Cli::parse();
     pipegen::cli::init_tracing(&cli);
-    let stdout = std::io::stdout();
-    let stderr = std::io::stderr();
-    let code = pipegen::cli::run(&cli, &mut stdout.lock(), &mut stderr.lock());
+    // Unlocked handles: commands run worker threads that log to standard
+    // error, and a lock held here for the whole command would block them.
+    let code = pipegen::cli::run(&cli, &mut std::io::stdout(), &mut std::io::stderr());
     let _ = std::io::stdout().flush();
     ExitCode::from(code)
 }

@@ -23,6 +23,7 @@ use serde_json::Value as Json;
 use crate::resources::{Kind, Resource, ResourceGraph};
 
 /// The AWS clients of one emulator and region.
+#[derive(Clone)]
 pub struct Emulator {
     pub endpoint: String,
     pub region: String,
@@ -246,6 +247,9 @@ pub fn not_emulated(kind: Kind) -> Option<&'static str> {
         Kind::Alarm => "moto never evaluates alarms (and aws-sdk-cloudwatch speaks CBOR, which moto does not)",
         Kind::Dashboard => "CloudWatch dashboards have no local use; `pipegen up` prints the run summary",
         Kind::DeliveryStream => "moto's Firehose does not read from Kinesis; bronze is the raw record locally",
+        Kind::BucketPolicy => {
+            "the emulator speaks plain HTTP, so the TLS-only policy would deny every request (moto enforces it)"
+        }
         Kind::LambdaPermission => "invocations are made by the local runner, not by AWS principals",
         _ => return None,
     })

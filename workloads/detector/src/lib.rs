@@ -16,10 +16,9 @@ use std::collections::HashMap;
 
 use aws_lambda_events::event::kinesis::KinesisTimeWindowEvent;
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
+use pipegen_events::SourceFormat;
 use pipegen_events::metrics as m;
 use pipegen_events::payload::{Payload, split};
-use pipegen_events::{SourceFormat, time};
 use serde::Serialize;
 
 pub use window::WindowState;
@@ -130,21 +129,6 @@ pub struct Outcome {
     pub metric_lines: Vec<String>,
 }
 
-fn user_field(format: SourceFormat) -> &'static [&'static str] {
-    match format {
-        SourceFormat::UkRetail => &["CustomerID"],
-        _ => &["user_id"],
-    }
-}
-
-fn time_field(format: SourceFormat) -> &'static [&'static str] {
-    match format {
-        SourceFormat::UkRetail => &["InvoiceDate"],
-        SourceFormat::Capstone => &["timestamp", "event_time"],
-        _ => &["event_time"],
-    }
-}
-
 /// Handles one invocation of a window.
 pub async fn handle<S: Sink>(
     event: &KinesisTimeWindowEvent,
@@ -154,7 +138,6 @@ pub async fn handle<S: Sink>(
     let props = &event.time_window_properties;
     let mut state = WindowState::from_lambda(&props.state).map_err(Error::State)?;
     let mut out = Outcome::default();
-    let zone: Tz = cfg.source_format.source_zone();
     for rec in &event.kinesis_event.records {
         let arrival_ms = rec.kinesis.approximate_arrival_timestamp.0.timestamp_millis();
         for p in split(&rec.kinesis.data.0) {
@@ -165,7 +148,7 @@ pub async fn handle<S: Sink>(
             let Ok(serde_json::Value::Object(obj)) = serde_json::from_str::<serde_json::Value>(&text) else {
                 continue;
             };
-            let user = user_field(cfg.source_format).iter().find_map(|k| match obj.get(*k) {
+            let user = cfg.source_format.user_fields().iter().find_map(|k| match obj.get(*k) {
                 Some(serde_json::Value::String(s)) if !s.trim().is_empty() && s != "NA" => Some(s.trim().to_string()),
                 Some(serde_json::Value::Number(n)) => Some(n.to_string()),
                 _ => None,
@@ -174,13 +157,9 @@ pub async fn handle<S: Sink>(
                 out.skipped_without_user += 1;
                 continue;
             };
-            let time_ms = time_field(cfg.source_format)
-                .iter()
-                .find_map(|k| {
-                    obj.get(*k)
-                        .and_then(|v| v.as_str())
-                        .and_then(|s| time::parse_in_zone(s, zone))
-                })
+            let time_ms = cfg
+                .source_format
+                .event_time_micros(&obj)
                 .map(|us| us / 1000)
                 .unwrap_or(arrival_ms);
             state.add(&user, time_ms);

@@ -55,6 +55,16 @@ pub struct RunReport {
     /// Silver columns that were null in every new row (a source that lacks them).
     pub null_columns: Vec<String>,
     pub timings_ms: BTreeMap<String, u64>,
+    /// A few gold rows for people: the top products by revenue and revenue
+    /// by city (what `pipegen up` prints).
+    pub highlights: Highlights,
+}
+
+/// A few gold rows, formatted.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Highlights {
+    pub top_products: Vec<String>,
+    pub revenue_by_city: Vec<String>,
 }
 
 impl RunReport {

@@ -438,6 +438,7 @@ pub async fn run(
     for table in lake::gold_tables() {
         let df = crate::gold::query(table.name, all_silver.clone())?.collect()?;
         report.gold_rows.insert(table.name.into(), df.height() as u64);
+        highlight(table.name, &df, &mut report.highlights)?;
         let mut values_seen = Vec::new();
         for (values, mut part) in split_partitions(&df, table)? {
             let path: String = table
@@ -861,4 +862,43 @@ mod tests {
         assert!(p.invalid[0].raw_line.contains("not valid gzip"));
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// The rows `highlights` shows: products and cities by revenue, across sellers.
+fn highlight(table: &str, df: &DataFrame, out: &mut crate::report::Highlights) -> PolarsResult<()> {
+    let (key, target) = match table {
+        "product_metrics" => ("product_name", &mut out.top_products),
+        "city_sales" => ("city", &mut out.revenue_by_city),
+        _ => return Ok(()),
+    };
+    let count = if table == "city_sales" {
+        "total_orders"
+    } else {
+        "total_quantity"
+    };
+    let top = df
+        .clone()
+        .lazy()
+        .group_by([col(key)])
+        .agg([col("total_revenue").sum(), col(count).sum()])
+        .sort_by_exprs(
+            [col("total_revenue"), col(key)],
+            SortMultipleOptions::default().with_order_descending_multi([true, false]),
+        )
+        .limit(5)
+        .collect()?;
+    let names = top.column(key)?.str()?.clone();
+    let revenue = top.column("total_revenue")?.f64()?.clone();
+    let counts = top.column(count)?.cast(&DataType::Int64)?;
+    let counts = counts.i64()?;
+    for i in 0..top.height() {
+        target.push(format!(
+            "{:<32} {:>12.2} revenue, {:>6} {}",
+            names.get(i).unwrap_or("-"),
+            revenue.get(i).unwrap_or(0.0),
+            counts.get(i).unwrap_or(0),
+            if table == "city_sales" { "orders" } else { "units" }
+        ));
+    }
+    Ok(())
 }

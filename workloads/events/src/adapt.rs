@@ -51,6 +51,35 @@ impl SourceFormat {
             _ => chrono_tz::UTC,
         }
     }
+
+    /// The raw fields naming the user, first present wins.
+    pub fn user_fields(self) -> &'static [&'static str] {
+        match self {
+            SourceFormat::UkRetail => &["CustomerID"],
+            _ => &["user_id"],
+        }
+    }
+
+    /// The raw fields carrying the event time, first parseable wins.
+    pub fn time_fields(self) -> &'static [&'static str] {
+        match self {
+            SourceFormat::UkRetail => &["InvoiceDate"],
+            SourceFormat::Capstone => &["timestamp", "event_time"],
+            _ => &["event_time"],
+        }
+    }
+
+    /// The event time of a raw record (microseconds since the epoch, UTC),
+    /// read the cheap way real-time consumers need: no full adaptation.
+    pub fn event_time_micros(self, record: &Map<String, Value>) -> Option<i64> {
+        let zone = self.source_zone();
+        self.time_fields().iter().find_map(|k| {
+            record
+                .get(*k)
+                .and_then(Value::as_str)
+                .and_then(|s| time::parse_in_zone(s, zone))
+        })
+    }
 }
 
 /// Maps records of one source format.
