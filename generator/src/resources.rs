@@ -76,6 +76,11 @@ pub struct Resource {
 pub struct ResourceGraph {
     pub environment: String,
     pub region: String,
+    /// The account the environment names in its ARNs, when it pins one
+    /// (otherwise ARNs use `${AWS::AccountId}`). An engine for another
+    /// account (the local emulator's) rewrites it.
+    #[serde(skip)]
+    pub account: Option<String>,
     /// Tags on every resource.
     pub tags: IndexMap<String, String>,
     /// What the deploying user chooses at deploy time (CloudFormation
@@ -968,6 +973,7 @@ impl ResourceGraph {
         let mut graph = ResourceGraph {
             environment: environment.to_string(),
             region: c.region.clone(),
+            account: c.account.clone(),
             tags,
             parameters,
             resources: b.resources,

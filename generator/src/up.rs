@@ -219,7 +219,28 @@ async fn run(
     let em = Emulator::connect(endpoint, &graph.region)
         .await
         .map_err(|e| e.to_string())?;
-    // 3. Apply.
+    // 3. A fresh run: what a previous `up` left (data in the lake, records
+    // on the stream) would make this run's numbers cumulative.
+    let before = local::plan(graph, &em).await.map_err(|e| e.to_string())?;
+    let existing = before
+        .iter()
+        .filter(|p| matches!(p.change, Change::Unchanged | Change::Update { .. }))
+        .count();
+    if existing > 0 {
+        say(
+            err,
+            "reset",
+            format!("removing the previous run of {} ({existing} resources)", env.name),
+        );
+        let (_, left) = local::destroy(graph, &em, |_| {}).await.map_err(|e| e.to_string())?;
+        if !left.is_empty() {
+            return Err(format!(
+                "could not remove the previous run: {} still there",
+                left.join(", ")
+            ));
+        }
+    }
+    // 4. Apply.
     let planned = local::apply(graph, &em, |_| {}).await.map_err(|e| e.to_string())?;
     let created = planned
         .iter()
@@ -234,7 +255,7 @@ async fn run(
         ),
     );
     let inbox_url = subscribe_inbox(graph, &em, inbox).await?;
-    // 4. Functions and pollers (iterators taken before any traffic is sent).
+    // 5. Functions and pollers (iterators taken before any traffic is sent).
     let mut runner = Runner::new(graph, &em, binaries, &dir.join("logs"))?;
     let format = pipegen_events::SourceFormat::parse(env.config.analytics.source_format.as_str())
         .unwrap_or(pipegen_events::SourceFormat::Flashcommerce);
@@ -254,7 +275,7 @@ async fn run(
             (poller.spec.id.clone(), poller.stats, r)
         });
     }
-    // 5. Traffic.
+    // 6. Traffic.
     let (sent, manifest) = match &args.replay {
         Some(file) => {
             say(err, "replay", file.display());
@@ -264,7 +285,7 @@ async fn run(
                 .find(|r| r.kind == Kind::Stream)
                 .and_then(|r| r.name.clone())
                 .unwrap_or_default();
-            (replay(&em, &stream, file).await?, None)
+            (replay(&em, &stream, file, format).await?, None)
         }
         None => {
             let (id, mut host) = runner
@@ -327,11 +348,11 @@ async fn run(
         );
         summary.mappings.insert(id, stats);
     }
-    // 6. The ETL.
+    // 7. The ETL.
     say(err, "etl", "bronze -> silver -> gold");
     let stdout = runner.run_job(&em, &["--json".to_string()]).await?;
     let report: Json = serde_json::from_str(&stdout).map_err(|e| format!("the ETL's report is not JSON: {e}"))?;
-    // 7. What landed.
+    // 8. What landed.
     collect(graph, &em, &report, &inbox_url, &mut summary).await?;
     Ok(summary)
 }
@@ -361,8 +382,9 @@ async fn subscribe_inbox(graph: &ResourceGraph, em: &Emulator, inbox: &str) -> R
     Ok(url)
 }
 
-/// Puts every record of a CSV (or JSON lines) file on the stream, 500 per call.
-async fn replay(em: &Emulator, stream: &str, file: &Path) -> Result<u64, String> {
+/// Puts every record of a CSV (or JSON lines) file on the stream, 500 per
+/// call, keyed by user as producers do (a user's window lives on one shard).
+async fn replay(em: &Emulator, stream: &str, file: &Path, format: pipegen_events::SourceFormat) -> Result<u64, String> {
     let text = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let lines: Vec<String> = if file.extension().is_some_and(|e| e == "csv") {
         pipegen_events::source::csv_records(&text[..])
@@ -385,8 +407,17 @@ async fn replay(em: &Emulator, stream: &str, file: &Path) -> Result<u64, String>
             let entries = pending
                 .iter()
                 .map(|(j, l)| {
+                    let user = serde_json::from_str::<serde_json::Map<String, Json>>(l)
+                        .ok()
+                        .and_then(|m| {
+                            format.user_fields().iter().find_map(|k| match m.get(*k) {
+                                Some(Json::String(s)) if !s.is_empty() => Some(s.clone()),
+                                Some(Json::Number(n)) => Some(n.to_string()),
+                                _ => None,
+                            })
+                        });
                     aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
-                        .partition_key(format!("{}", i * 500 + j))
+                        .partition_key(user.unwrap_or_else(|| format!("{}", i * 500 + j)))
                         .data(aws_sdk_kinesis::primitives::Blob::new(l.as_bytes()))
                         .build()
                         .map_err(|e| err_text(&e))

@@ -174,9 +174,16 @@ impl Ctx<'_> {
     }
 
     /// Replaces the CloudFormation pseudo parameters the graph's strings carry.
+    /// Also rewrites the account the environment pins (ARNs of another
+    /// account would name nothing in the emulator).
     pub fn resolve(&self, s: &str) -> String {
-        s.replace("${AWS::AccountId}", &self.em.account)
-            .replace("${AWS::Region}", &self.em.region)
+        let mut out = s
+            .replace("${AWS::AccountId}", &self.em.account)
+            .replace("${AWS::Region}", &self.em.region);
+        if let Some(account) = self.graph.account.as_deref().filter(|a| !a.is_empty()) {
+            out = out.replace(&format!(":{account}:"), &format!(":{}:", self.em.account));
+        }
+        out
     }
 
     pub fn arn(&self, service: &str, resource: &str) -> String {
@@ -235,9 +242,14 @@ impl Props for Json {
     }
 }
 
-/// Why a kind is not created in the emulator, and what stands in for it.
-pub fn not_emulated(kind: Kind) -> Option<&'static str> {
-    Some(match kind {
+/// Why a resource is not created in the emulator, and what stands in for it.
+pub fn not_emulated(r: &Resource) -> Option<&'static str> {
+    let protocol = r.properties.get("protocol").and_then(Json::as_str);
+    Some(match r.kind {
+        Kind::Subscription if matches!(protocol, Some("http" | "https")) => {
+            "moto would POST every alert to this URL from this machine (and fail the publish without network); \
+             `pipegen up` subscribes a local inbox queue instead"
+        }
         Kind::KmsKey => "no KMS locally: buckets use SSE-S3, topics/tables/queues/logs are unencrypted",
         Kind::LogGroup => "function and job output goes to files under .pipegen/local/<env>/logs/",
         Kind::EcrRepository | Kind::EcsCluster | Kind::TaskDefinition | Kind::SecurityGroup => {
@@ -303,7 +315,7 @@ pub async fn plan(graph: &ResourceGraph, em: &Emulator) -> Result<Vec<Planned>, 
     let cx = Ctx { graph, em };
     let mut out = Vec::with_capacity(graph.resources.len());
     for r in &graph.resources {
-        let change = if let Some(reason) = not_emulated(r.kind) {
+        let change = if let Some(reason) = not_emulated(r) {
             Change::NotEmulated { reason }
         } else {
             match state(&cx, r).await? {
@@ -352,7 +364,7 @@ pub async fn destroy(
     let cx = Ctx { graph, em };
     let mut deleted = Vec::new();
     for r in graph.resources.iter().rev() {
-        if not_emulated(r.kind).is_some() {
+        if not_emulated(r).is_some() {
             continue;
         }
         if state(&cx, r).await? != State::Absent {
@@ -363,7 +375,7 @@ pub async fn destroy(
     }
     let mut left = Vec::new();
     for r in &graph.resources {
-        if not_emulated(r.kind).is_none() && state(&cx, r).await? != State::Absent {
+        if not_emulated(r).is_none() && state(&cx, r).await? != State::Absent {
             left.push(r.id.clone());
         }
     }

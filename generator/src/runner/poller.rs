@@ -254,9 +254,11 @@ impl Poller {
         Ok(())
     }
 
-    fn window_start(&self, r: &Rec, seconds: i64) -> i64 {
+    /// The window a record opens or joins; `None` when it has no usable
+    /// event time (it then counts in the open window).
+    fn window_start(&self, r: &Rec, seconds: i64) -> Option<i64> {
         let t = match self.clock {
-            WindowClock::Arrival => r.arrival as i64,
+            WindowClock::Arrival => Some(r.arrival as i64),
             WindowClock::EventTime(format) => split(&r.data)
                 .into_iter()
                 .find_map(|p| match p {
@@ -266,9 +268,12 @@ impl Poller {
                         .map(|us| us.div_euclid(1_000_000)),
                     Payload::Bad { .. } => None,
                 })
-                .unwrap_or(r.arrival as i64),
+                // An event more than a day after its arrival is the
+                // `future_event_time` of spec/silver.md: it must not move the
+                // window (it would drag every later record along).
+                .filter(|t| *t <= r.arrival as i64 + 86_400),
         };
-        t.div_euclid(seconds) * seconds
+        t.map(|t| t.div_euclid(seconds) * seconds)
     }
 
     async fn deliver(
@@ -282,8 +287,11 @@ impl Poller {
             return self.deliver_plain(em, host, shard, batch).await;
         };
         for rec in batch {
-            let start = self.window_start(&rec, seconds);
             let open = self.shards[shard].window.as_ref().map(|w| w.start);
+            let start = self
+                .window_start(&rec, seconds)
+                .or(open)
+                .unwrap_or((rec.arrival as i64).div_euclid(seconds) * seconds);
             match open {
                 None => {
                     self.shards[shard].window = Some(Window {
