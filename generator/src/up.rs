@@ -266,7 +266,7 @@ async fn run(
             .functions
             .remove(&function)
             .ok_or_else(|| format!("{}: no function {function}", spec.id))?;
-        let mut poller = Poller::open(spec, &em, WindowClock::EventTime(format), aws_env(&em))
+        let mut poller = Poller::open(spec, &em, WindowClock::EventTime(format), aws_env(&em), None)
             .await
             .map_err(|e| e.to_string())?;
         let (em, done) = (em.clone(), done.clone());

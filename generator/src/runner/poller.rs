@@ -14,7 +14,8 @@
 //! one window, so `WindowClock::EventTime` (what `pipegen up` uses) assigns
 //! by the event's own time; the two agree when events arrive in real time.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -89,6 +90,9 @@ struct Window {
     start: i64,
     state: Json,
     pending: Vec<Rec>,
+    /// The last record counted in the window (pending or already passed in
+    /// the state): the checkpoint once the window closes.
+    last_seq: Option<String>,
 }
 
 struct Shard {
@@ -106,6 +110,11 @@ pub struct Poller {
     clock: WindowClock,
     shards: Vec<Shard>,
     aws_env: Vec<(String, String)>,
+    /// Where the last processed sequence number of each shard is kept, so a
+    /// restarted runner resumes after it (Lambda keeps this checkpoint for
+    /// a mapping); `None`: start at the starting position every time.
+    checkpoint_file: Option<PathBuf>,
+    checkpoints: BTreeMap<String, String>,
 }
 
 /// A failure of the poller itself (the stream or the queue), not of the function.
@@ -125,7 +134,13 @@ impl Poller {
         em: &Emulator,
         clock: WindowClock,
         aws_env: Vec<(String, String)>,
+        checkpoint_file: Option<PathBuf>,
     ) -> Result<Poller, PollError> {
+        let checkpoints: BTreeMap<String, String> = checkpoint_file
+            .as_ref()
+            .and_then(|f| std::fs::read(f).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
         let fail = |m: String| PollError {
             mapping: spec.id.clone(),
             message: m,
@@ -143,15 +158,18 @@ impl Poller {
                 StartingPosition::TrimHorizon => aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon,
                 StartingPosition::Latest => aws_sdk_kinesis::types::ShardIteratorType::Latest,
             };
-            let it = em
+            let mut req = em
                 .kinesis
                 .get_shard_iterator()
                 .stream_name(&spec.stream_name)
-                .shard_id(s.shard_id())
-                .shard_iterator_type(kind)
-                .send()
-                .await
-                .map_err(|e| fail(err_text(&e)))?;
+                .shard_id(s.shard_id());
+            req = match checkpoints.get(s.shard_id()) {
+                Some(seq) => req
+                    .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::AfterSequenceNumber)
+                    .starting_sequence_number(seq),
+                None => req.shard_iterator_type(kind),
+            };
+            let it = req.send().await.map_err(|e| fail(err_text(&e)))?;
             out.push(Shard {
                 id: s.shard_id().to_string(),
                 iterator: it.shard_iterator().map(str::to_string),
@@ -166,6 +184,8 @@ impl Poller {
             clock,
             shards: out,
             aws_env,
+            checkpoint_file,
+            checkpoints,
         })
     }
 
@@ -248,7 +268,9 @@ impl Poller {
         }
         for i in 0..self.shards.len() {
             if let Some(w) = self.shards[i].window.take() {
+                let last = w.last_seq.clone();
                 self.invoke_window(em, host, i, w, true).await?;
+                self.checkpoint(i, last)?;
             }
         }
         Ok(())
@@ -284,7 +306,9 @@ impl Poller {
         batch: Vec<Rec>,
     ) -> Result<(), PollError> {
         let Some(seconds) = self.spec.tumbling_window_seconds else {
-            return self.deliver_plain(em, host, shard, batch).await;
+            let last = batch.last().map(|r| r.seq.clone());
+            self.deliver_plain(em, host, shard, batch).await?;
+            return self.checkpoint(shard, last);
         };
         for rec in batch {
             let open = self.shards[shard].window.as_ref().map(|w| w.start);
@@ -298,16 +322,19 @@ impl Poller {
                         start,
                         state: json!({}),
                         pending: Vec::new(),
+                        last_seq: None,
                     })
                 }
                 Some(current) if start > current => {
                     let w = self.shards[shard].window.take().expect("open window");
-                    let state = self.invoke_window(em, host, shard, w, true).await?;
-                    let _ = state;
+                    let last = w.last_seq.clone();
+                    self.invoke_window(em, host, shard, w, true).await?;
+                    self.checkpoint(shard, last)?;
                     self.shards[shard].window = Some(Window {
                         start,
                         state: json!({}),
                         pending: Vec::new(),
+                        last_seq: None,
                     });
                 }
                 // Same window, or a late record: it counts in the open window
@@ -315,15 +342,17 @@ impl Poller {
                 Some(_) => {}
             }
             let w = self.shards[shard].window.as_mut().expect("open window");
+            w.last_seq = Some(rec.seq.clone());
             w.pending.push(rec);
             if w.pending.len() >= self.spec.batch_size {
                 let w = self.shards[shard].window.take().expect("open window");
-                let (start, _) = (w.start, ());
+                let (start, last_seq) = (w.start, w.last_seq.clone());
                 let state = self.invoke_window(em, host, shard, w, false).await?;
                 self.shards[shard].window = Some(Window {
                     start,
                     state,
                     pending: Vec::new(),
+                    last_seq,
                 });
             }
         }
@@ -332,14 +361,36 @@ impl Poller {
             if w.pending.is_empty() {
                 self.shards[shard].window = Some(w);
             } else {
-                let start = w.start;
+                let (start, last_seq) = (w.start, w.last_seq.clone());
                 let state = self.invoke_window(em, host, shard, w, false).await?;
                 self.shards[shard].window = Some(Window {
                     start,
                     state,
                     pending: Vec::new(),
+                    last_seq,
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Records that the shard is processed up to `seq` (and saves it).
+    fn checkpoint(&mut self, shard: usize, seq: Option<String>) -> Result<(), PollError> {
+        let Some(seq) = seq else {
+            return Ok(());
+        };
+        self.checkpoints.insert(self.shards[shard].id.clone(), seq);
+        if let Some(file) = &self.checkpoint_file {
+            let fail = |e: std::io::Error| PollError {
+                mapping: self.spec.id.clone(),
+                message: format!("checkpoint {}: {e}", file.display()),
+            };
+            if let Some(dir) = file.parent() {
+                std::fs::create_dir_all(dir).map_err(fail)?;
+            }
+            let tmp = file.with_extension("tmp");
+            std::fs::write(&tmp, serde_json::to_vec_pretty(&self.checkpoints).unwrap_or_default()).map_err(fail)?;
+            std::fs::rename(&tmp, file).map_err(fail)?;
         }
         Ok(())
     }
