@@ -130,6 +130,24 @@ fn need_local(cli: &Cli, target: &Target, verb: &str, err: &mut dyn Write) -> an
     }
 }
 
+/// What plan/apply/destroy --local need: the emulator's endpoint, the
+/// validated environment and a runtime; `None` when a problem was reported.
+fn local_target(
+    cli: &Cli,
+    env: &str,
+    target: &Target,
+    verb: &str,
+    err: &mut dyn Write,
+) -> anyhow::Result<Option<(String, Environment, tokio::runtime::Runtime)>> {
+    let Some(endpoint) = need_local(cli, target, verb, err)? else {
+        return Ok(None);
+    };
+    let Some(env) = environment(cli, env, err)? else {
+        return Ok(None);
+    };
+    Ok(Some((endpoint, env, runtime()?)))
+}
+
 pub fn cmd_plan(
     cli: &Cli,
     env: &str,
@@ -138,13 +156,9 @@ pub fn cmd_plan(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<u8> {
-    let Some(endpoint) = need_local(cli, target, "plan", err)? else {
+    let Some((endpoint, env, rt)) = local_target(cli, env, target, "plan", err)? else {
         return Ok(USER_ERROR);
     };
-    let Some(env) = environment(cli, env, err)? else {
-        return Ok(USER_ERROR);
-    };
-    let rt = runtime()?;
     let planned = rt.block_on(async {
         let em = Emulator::connect(&endpoint, &env.graph.region).await?;
         local::plan(&env.graph, &em).await
@@ -198,13 +212,9 @@ pub fn cmd_apply(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<u8> {
-    let Some(endpoint) = need_local(cli, target, "apply", err)? else {
+    let Some((endpoint, env, rt)) = local_target(cli, env, target, "apply", err)? else {
         return Ok(USER_ERROR);
     };
-    let Some(env) = environment(cli, env, err)? else {
-        return Ok(USER_ERROR);
-    };
-    let rt = runtime()?;
     let result = rt.block_on(async {
         let em = Emulator::connect(&endpoint, &env.graph.region).await?;
         local::apply(&env.graph, &em, |p| {
@@ -266,13 +276,9 @@ pub fn cmd_destroy(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<u8> {
-    let Some(endpoint) = need_local(cli, target, "destroy", err)? else {
+    let Some((endpoint, env, rt)) = local_target(cli, env, target, "destroy", err)? else {
         return Ok(USER_ERROR);
     };
-    let Some(env) = environment(cli, env, err)? else {
-        return Ok(USER_ERROR);
-    };
-    let rt = runtime()?;
     let result = rt.block_on(async {
         let em = Emulator::connect(&endpoint, &env.graph.region).await?;
         local::destroy(&env.graph, &em, |r| tracing::info!(id = %r.id, "deleted")).await

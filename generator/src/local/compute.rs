@@ -37,30 +37,12 @@ pub fn policy_document(cx: &Ctx<'_>, statements: &[Json]) -> Json {
             }
             out.insert("Effect".into(), "Allow".into());
             out.insert("Action".into(), s.get("actions").cloned().unwrap_or(json!([])));
-            let resources: Vec<Json> = s
-                .get("resources")
-                .and_then(Json::as_array)
-                .map(|v| {
-                    v.iter()
-                        .filter_map(Json::as_str)
-                        .map(|r| Json::from(cx.resolve(r)))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let resources = cx.resolve_all(s.get("resources"));
             out.insert("Resource".into(), resources.into());
             if let Some(conds) = s.get("conditions").and_then(Json::as_array).filter(|c| !c.is_empty()) {
                 let mut c = Map::new();
                 for cond in conds {
-                    let values: Vec<Json> = cond
-                        .get("values")
-                        .and_then(Json::as_array)
-                        .map(|v| {
-                            v.iter()
-                                .filter_map(Json::as_str)
-                                .map(|s| Json::from(cx.resolve(s)))
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    let values = cx.resolve_all(cond.get("values"));
                     let op = c
                         .entry(cond.str_of("operator").unwrap_or("StringEquals"))
                         .or_insert_with(|| json!({}));
@@ -88,18 +70,6 @@ fn placeholder_zip(workload: &str) -> Result<Vec<u8>, String> {
     .map_err(|e| e.to_string())?;
     zip.finish().map_err(|e| e.to_string())?;
     Ok(buf.into_inner())
-}
-
-fn environment(cx: &Ctx<'_>, r: &Resource) -> Vec<(String, String)> {
-    r.properties
-        .get("environment")
-        .and_then(Json::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), cx.resolve(v.as_str().unwrap_or_default())))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The mapping of a function (by name) to a stream (by ARN), if registered.
@@ -186,7 +156,7 @@ pub async fn state(cx: &Ctx<'_>, r: &Resource) -> Result<State, LocalError> {
                     v.sort();
                     v
                 };
-                let mut want = environment(cx, r);
+                let mut want = cx.function_environment(r);
                 want.sort();
                 if have != want {
                     d.push("environment".into());
@@ -289,7 +259,7 @@ pub async fn create(cx: &Ctx<'_>, r: &Resource) -> Result<(), LocalError> {
                 .set_timeout(p.u64_of("timeout_seconds").map(|m| m as i32))
                 .environment(
                     Environment::builder()
-                        .set_variables(Some(environment(cx, r).into_iter().collect()))
+                        .set_variables(Some(cx.function_environment(r).into_iter().collect()))
                         .build(),
                 );
             for (k, v) in cx.tags() {
@@ -364,7 +334,7 @@ pub async fn update(cx: &Ctx<'_>, r: &Resource, settings: &[String]) -> Result<(
                 .set_timeout(p.u64_of("timeout_seconds").map(|m| m as i32))
                 .environment(
                     Environment::builder()
-                        .set_variables(Some(environment(cx, r).into_iter().collect()))
+                        .set_variables(Some(cx.function_environment(r).into_iter().collect()))
                         .build(),
                 )
                 .send()

@@ -130,20 +130,25 @@ pub async fn create(cx: &Ctx<'_>, r: &Resource) -> Result<(), LocalError> {
     Ok(())
 }
 
+async fn queue_url(cx: &Ctx<'_>, r: &Resource) -> Result<String, LocalError> {
+    let out = cx
+        .em
+        .sqs
+        .get_queue_url()
+        .queue_name(name(r))
+        .send()
+        .await
+        .map_err(cx.api(r, "GetQueueUrl"))?;
+    Ok(out.queue_url().unwrap_or_default().to_string())
+}
+
 pub async fn update(cx: &Ctx<'_>, r: &Resource, settings: &[String]) -> Result<(), LocalError> {
     if r.kind == Kind::Queue && settings.iter().any(|s| s == "retention_seconds") {
-        let url = cx
-            .em
-            .sqs
-            .get_queue_url()
-            .queue_name(name(r))
-            .send()
-            .await
-            .map_err(cx.api(r, "GetQueueUrl"))?;
+        let url = queue_url(cx, r).await?;
         cx.em
             .sqs
             .set_queue_attributes()
-            .queue_url(url.queue_url().unwrap_or_default())
+            .queue_url(&url)
             .attributes(
                 QueueAttributeName::MessageRetentionPeriod,
                 r.properties.u64_of("retention_seconds").unwrap_or(345_600).to_string(),
@@ -177,16 +182,10 @@ pub async fn delete(cx: &Ctx<'_>, r: &Resource) -> Result<(), LocalError> {
             }
         }
         Kind::Queue => {
-            let url = em
-                .sqs
-                .get_queue_url()
-                .queue_name(name(r))
-                .send()
-                .await
-                .map_err(cx.api(r, "GetQueueUrl"))?;
+            let url = queue_url(cx, r).await?;
             em.sqs
                 .delete_queue()
-                .queue_url(url.queue_url().unwrap_or_default())
+                .queue_url(&url)
                 .send()
                 .await
                 .map_err(cx.api(r, "DeleteQueue"))?;

@@ -186,6 +186,31 @@ impl Ctx<'_> {
         out
     }
 
+    /// A function's environment variables, resolved for this emulator.
+    pub fn function_environment(&self, r: &Resource) -> Vec<(String, String)> {
+        r.properties
+            .get("environment")
+            .and_then(Json::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), self.resolve(v.as_str().unwrap_or_default())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A list of strings of the graph (resources, condition values), resolved.
+    pub fn resolve_all(&self, v: Option<&Json>) -> Vec<Json> {
+        v.and_then(Json::as_array)
+            .map(|v| {
+                v.iter()
+                    .filter_map(Json::as_str)
+                    .map(|s| Json::from(self.resolve(s)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn arn(&self, service: &str, resource: &str) -> String {
         let region = if service == "iam" { "" } else { &self.em.region };
         format!("arn:aws:{service}:{region}:{}:{resource}", self.em.account)

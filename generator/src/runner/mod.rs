@@ -70,15 +70,7 @@ impl Runner {
                         ));
                     }
                     let name = r.name.clone().unwrap_or_default();
-                    let environment = p
-                        .get("environment")
-                        .and_then(Json::as_object)
-                        .map(|m| {
-                            m.iter()
-                                .map(|(k, v)| (k.clone(), cx.resolve(v.as_str().unwrap_or_default())))
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    let environment = cx.function_environment(r);
                     functions.insert(
                         r.id.clone(),
                         FunctionHost::new(FunctionSpec {
