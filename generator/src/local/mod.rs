@@ -12,6 +12,7 @@
 mod catalog;
 mod compute;
 mod messaging;
+mod schedule;
 mod storage;
 
 use std::fmt;
@@ -38,6 +39,7 @@ pub struct Emulator {
     pub iam: aws_sdk_iam::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub athena: aws_sdk_athena::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
 }
 
 /// The account moto answers as unless told otherwise (its documented default).
@@ -76,6 +78,7 @@ impl Emulator {
             iam: aws_sdk_iam::Client::new(&config),
             lambda: aws_sdk_lambda::Client::new(&config),
             athena: aws_sdk_athena::Client::new(&config),
+            eventbridge: aws_sdk_eventbridge::Client::new(&config),
             config,
         };
         // One cheap call tells "no emulator there" apart from later API errors.
@@ -226,7 +229,7 @@ impl Ctx<'_> {
             Some(Kind::Queue) => self.arn("sqs", &name),
             Some(Kind::Role) => self.arn("iam", &format!("role/{name}")),
             Some(Kind::Function) => self.arn("lambda", &format!("function:{name}")),
-            Some(Kind::Schedule) => self.arn("scheduler", &format!("schedule/default/{name}")),
+            Some(Kind::Schedule) => self.arn("events", &format!("rule/{name}")),
             Some(Kind::DynamoTable) => self.arn("dynamodb", &format!("table/{name}")),
             _ => name,
         }
@@ -280,14 +283,12 @@ pub fn not_emulated(r: &Resource) -> Option<&'static str> {
         Kind::EcrRepository | Kind::EcsCluster | Kind::TaskDefinition | Kind::SecurityGroup => {
             "the ETL runs as a local process with the task definition's command"
         }
-        Kind::Schedule => "the local runner invokes scheduled targets on demand (`pipegen up`)",
         Kind::Alarm => "moto never evaluates alarms (and aws-sdk-cloudwatch speaks CBOR, which moto does not)",
         Kind::Dashboard => "CloudWatch dashboards have no local use; `pipegen up` prints the run summary",
         Kind::DeliveryStream => "moto's Firehose does not read from Kinesis; bronze is the raw record locally",
         Kind::BucketPolicy => {
             "the emulator speaks plain HTTP, so the TLS-only policy would deny every request (moto enforces it)"
         }
-        Kind::LambdaPermission => "invocations are made by the local runner, not by AWS principals",
         _ => return None,
     })
 }
@@ -298,6 +299,7 @@ async fn state(cx: &Ctx<'_>, r: &Resource) -> Result<State, LocalError> {
         Kind::Stream | Kind::DynamoTable => storage::state(cx, r).await,
         Kind::Topic | Kind::Subscription | Kind::Queue => messaging::state(cx, r).await,
         Kind::Role | Kind::Function | Kind::EventSourceMapping => compute::state(cx, r).await,
+        Kind::Schedule | Kind::LambdaPermission => schedule::state(cx, r).await,
         Kind::GlueDatabase
         | Kind::GlueTable
         | Kind::GlueCrawler
@@ -313,6 +315,7 @@ async fn create(cx: &Ctx<'_>, r: &Resource) -> Result<(), LocalError> {
         Kind::Bucket | Kind::BucketPolicy | Kind::Stream | Kind::DynamoTable => storage::create(cx, r).await,
         Kind::Topic | Kind::Subscription | Kind::Queue => messaging::create(cx, r).await,
         Kind::Role | Kind::Function | Kind::EventSourceMapping => compute::create(cx, r).await,
+        Kind::Schedule | Kind::LambdaPermission => schedule::create(cx, r).await,
         _ => catalog::create(cx, r).await,
     }
 }
@@ -322,6 +325,7 @@ async fn update(cx: &Ctx<'_>, r: &Resource, settings: &[String]) -> Result<(), L
         Kind::Bucket | Kind::BucketPolicy | Kind::Stream | Kind::DynamoTable => storage::update(cx, r, settings).await,
         Kind::Topic | Kind::Subscription | Kind::Queue => messaging::update(cx, r, settings).await,
         Kind::Role | Kind::Function | Kind::EventSourceMapping => compute::update(cx, r, settings).await,
+        Kind::Schedule | Kind::LambdaPermission => schedule::update(cx, r, settings).await,
         _ => catalog::update(cx, r, settings).await,
     }
 }
@@ -331,6 +335,7 @@ async fn delete(cx: &Ctx<'_>, r: &Resource) -> Result<(), LocalError> {
         Kind::Bucket | Kind::BucketPolicy | Kind::Stream | Kind::DynamoTable => storage::delete(cx, r).await,
         Kind::Topic | Kind::Subscription | Kind::Queue => messaging::delete(cx, r).await,
         Kind::Role | Kind::Function | Kind::EventSourceMapping => compute::delete(cx, r).await,
+        Kind::Schedule | Kind::LambdaPermission => schedule::delete(cx, r).await,
         _ => catalog::delete(cx, r).await,
     }
 }
