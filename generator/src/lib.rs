@@ -14,6 +14,7 @@ pub mod iam;
 pub mod local;
 pub mod model;
 pub mod naming;
+pub mod package;
 pub mod render;
 pub mod resources;
 pub mod runner;

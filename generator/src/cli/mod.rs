@@ -12,6 +12,7 @@ use crate::environment::{EnvironmentFile, EnvironmentFiles};
 use crate::naming::check_name_part;
 use crate::validate::{self, json_schema};
 
+mod build;
 pub mod local;
 
 /// Exit code: everything went well.
@@ -86,6 +87,9 @@ pub enum Command {
         #[arg(long, default_value = ".")]
         workspace: PathBuf,
     },
+    /// Build the workloads and package them (Lambda zips, the ETL's container
+    /// context and binary), content-addressed.
+    Build(build::BuildArgs),
     /// Show what `apply` would change (add --local for the local emulator).
     Plan {
         env: String,
@@ -166,6 +170,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Plan { env, target, output } => local::cmd_plan(cli, env, target, *output, out, err),
         Command::Apply { env, target } => local::cmd_apply(cli, env, target, out, err),
         Command::Destroy { env, target } => local::cmd_destroy(cli, env, target, out, err),
+        Command::Build(args) => build::cmd_build(cli, args, &local::workspace_root(), out, err),
         Command::Up(args) => local::cmd_up(cli, args, out, err),
         Command::Down { env, endpoint } => local::cmd_down(cli, env, endpoint.as_deref(), out, err),
         Command::Render {
