@@ -108,7 +108,7 @@ fn n(v: &Json) -> u64 {
 fn flashcommerce_up_matches_the_simulators_ground_truth_and_down_leaves_nothing() {
     let s = up(
         "flashcommerce",
-        &["--events", "3000", "--bots", "3", "--faults", "0.03", "--seed", "11"],
+        &["--events", "2000", "--bots", "3", "--faults", "0.03", "--seed", "11"],
     );
     let m = &s["manifest"];
     // Nothing lost: sent = bronze + quarantined; bronze = valid + invalid + duplicates.
@@ -573,7 +573,7 @@ fn a_runner_killed_mid_stream_and_restarted_loses_nothing_and_counts_once() {
     let endpoint = pipegen_testkit::moto_endpoint();
     let g = graph("base");
     let t0 = chrono::Utc::now().timestamp() - 3600;
-    let lines: Vec<String> = (0..3000)
+    let lines: Vec<String> = (0..1500)
         .map(|i| event(&format!("U{}", i % 60), t0 + i as i64 / 5, i))
         .collect();
     rt().block_on(async {
@@ -583,7 +583,7 @@ fn a_runner_killed_mid_stream_and_restarted_loses_nothing_and_counts_once() {
         for r in [&whole, &restarted] {
             let t = &r["totals"];
             assert_eq!(r["reconciled"], true);
-            assert_eq!(n(&t["valid"]), 3000, "every event once in silver: {t}");
+            assert_eq!(n(&t["valid"]), 1500, "every event once in silver: {t}");
             assert_eq!(n(&t["invalid"]), 0);
             assert_eq!(n(&t["lines"]), n(&t["valid"]) + n(&t["duplicates"]));
         }
