@@ -5,7 +5,7 @@
 //! one (with a fresh endpoint, so nothing of the old one can answer for it);
 //! output goes to a log file per function.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -30,7 +30,6 @@ pub struct FunctionHost {
     child: Option<Child>,
     /// Processes started (1 + restarts after crashes or timeouts).
     pub starts: u32,
-    pub invocations: u64,
 }
 
 impl FunctionHost {
@@ -40,7 +39,6 @@ impl FunctionHost {
             api: None,
             child: None,
             starts: 0,
-            invocations: 0,
         }
     }
 
@@ -98,7 +96,6 @@ impl FunctionHost {
         {
             return Outcome::Failed(format!("could not start {}: {e}", self.spec.name));
         }
-        self.invocations += 1;
         let api = self.api.as_ref().expect("started above");
         let (id, mut answer) = match api.submit(payload, self.spec.timeout) {
             Ok(x) => x,
@@ -155,9 +152,4 @@ impl Drop for FunctionHost {
 
 fn alive(child: &mut Option<Child>) -> bool {
     matches!(child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
-}
-
-/// Where `cargo build` puts a workload binary.
-pub fn workload_binary(dir: &Path, workload: &str) -> PathBuf {
-    dir.join(workload)
 }

@@ -345,32 +345,31 @@ impl Poller {
             w.last_seq = Some(rec.seq.clone());
             w.pending.push(rec);
             if w.pending.len() >= self.spec.batch_size {
-                let w = self.shards[shard].window.take().expect("open window");
-                let (start, last_seq) = (w.start, w.last_seq.clone());
-                let state = self.invoke_window(em, host, shard, w, false).await?;
-                self.shards[shard].window = Some(Window {
-                    start,
-                    state,
-                    pending: Vec::new(),
-                    last_seq,
-                });
+                self.pass_pending(em, host, shard).await?;
             }
         }
         // Pass what arrived on now, so the window's state is current.
-        if let Some(w) = self.shards[shard].window.take() {
-            if w.pending.is_empty() {
-                self.shards[shard].window = Some(w);
-            } else {
-                let (start, last_seq) = (w.start, w.last_seq.clone());
-                let state = self.invoke_window(em, host, shard, w, false).await?;
-                self.shards[shard].window = Some(Window {
-                    start,
-                    state,
-                    pending: Vec::new(),
-                    last_seq,
-                });
-            }
+        self.pass_pending(em, host, shard).await
+    }
+
+    /// Hands the open window's pending records to the function (not the
+    /// final invocation) and keeps the window open with the state it returns.
+    async fn pass_pending(&mut self, em: &Emulator, host: &mut FunctionHost, shard: usize) -> Result<(), PollError> {
+        let Some(w) = self.shards[shard].window.take() else {
+            return Ok(());
+        };
+        if w.pending.is_empty() {
+            self.shards[shard].window = Some(w);
+            return Ok(());
         }
+        let (start, last_seq) = (w.start, w.last_seq.clone());
+        let state = self.invoke_window(em, host, shard, w, false).await?;
+        self.shards[shard].window = Some(Window {
+            start,
+            state,
+            pending: Vec::new(),
+            last_seq,
+        });
         Ok(())
     }
 
