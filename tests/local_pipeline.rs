@@ -342,6 +342,26 @@ fn binaries() -> PathBuf {
     dir
 }
 
+/// Where `consume` has the function's output written.
+fn logs_of(mapping: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("pipegen-test-logs-{}-{mapping}", std::process::id()))
+}
+
+/// Waits until the function's log shows a failed invocation (so a fault is
+/// lifted only after it was hit, however loaded the machine is).
+async fn until_a_failure_is_logged(mapping: &str, workload: &str) {
+    let log = logs_of(mapping).join(format!("{workload}.log"));
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("ERROR") {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "no failure in {}",
+            log.display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// The runner's pollers for the environment, the function hosts they drive,
 /// with `during` run while they consume `lines`.
 async fn consume<F: std::future::Future<Output = ()>>(
@@ -351,7 +371,8 @@ async fn consume<F: std::future::Future<Output = ()>>(
     lines: &[String],
     during: F,
 ) -> pipegen::runner::MappingStats {
-    let logs = std::env::temp_dir().join(format!("pipegen-test-logs-{}-{mapping}", std::process::id()));
+    let logs = logs_of(mapping);
+    let _ = std::fs::remove_dir_all(&logs);
     let mut runner = Runner::new(g, em, &binaries(), &logs).unwrap();
     let (spec, function) = runner.mappings.iter().find(|(s, _)| s.id == mapping).cloned().unwrap();
     let mut host = runner.functions.remove(&function).unwrap();
@@ -428,7 +449,7 @@ fn the_detector_retries_while_its_table_is_missing_and_alerts_exactly_once() {
         lines.push(event("UQUIET", t0 + 40, 99));
         let (g2, em2) = (g.clone(), em.clone());
         let stats = consume(&g, &em, "DetectorEventSourceMapping", &lines, async move {
-            tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+            until_a_failure_is_logged("DetectorEventSourceMapping", "detector").await;
             local::apply(&g2, &em2, |_| {}).await.unwrap(); // the table is back
         })
         .await;
@@ -490,7 +511,7 @@ fn ingest_retries_while_s3_refuses_writes_and_loses_nothing() {
             .collect();
         let (em2, lake2) = (em.clone(), lake.clone());
         let stats = consume(&g, &em, "IngestEventSourceMapping", &lines, async move {
-            tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+            until_a_failure_is_logged("IngestEventSourceMapping", "ingest").await;
             em2.s3.delete_bucket_policy().bucket(&lake2).send().await.unwrap();
         })
         .await;
