@@ -285,34 +285,27 @@ fn apply_twice_changes_nothing_and_destroy_cleans_a_half_applied_environment() {
     });
 }
 
-/// Puts `lines` on the stream, one record each.
+/// Puts `lines` on the stream through the simulator's sink, keyed by user as
+/// producers do (a user's window lives on one shard).
 async fn put(em: &Emulator, stream: &str, lines: &[String]) {
-    for chunk in lines.chunks(500) {
-        let entries = chunk
-            .iter()
-            .map(|l| {
-                // By user, as producers do: a user's window lives on one shard.
-                let user = serde_json::from_str::<Json>(l).unwrap()["user_id"]
-                    .as_str()
-                    .unwrap()
-                    .to_string();
-                aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
-                    .partition_key(user)
-                    .data(aws_sdk_kinesis::primitives::Blob::new(l.as_bytes()))
-                    .build()
-                    .unwrap()
-            })
-            .collect::<Vec<_>>();
-        let out = em
-            .kinesis
-            .put_records()
-            .stream_name(stream)
-            .set_records(Some(entries))
-            .send()
+    let lines = lines.iter().map(|l| {
+        let user = serde_json::from_str::<Json>(l).unwrap()["user_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        pipegen_simulator::Line {
+            text: l.clone(),
+            user_id: Some(user.clone()),
+            time_micros: 0,
+            partition_key: user,
+        }
+    });
+    let n = lines.len() as u64;
+    let sent =
+        pipegen_simulator::sink::to_kinesis(&em.kinesis, stream, lines, pipegen_simulator::sink::Retry::default())
             .await
             .unwrap();
-        assert_eq!(out.failed_record_count(), Some(0));
-    }
+    assert_eq!(sent, n);
 }
 
 fn event(user: &str, t: i64, i: usize) -> String {

@@ -382,77 +382,44 @@ async fn subscribe_inbox(graph: &ResourceGraph, em: &Emulator, inbox: &str) -> R
     Ok(url)
 }
 
-/// Puts every record of a CSV (or JSON lines) file on the stream, 500 per
-/// call, keyed by user as producers do (a user's window lives on one shard).
+/// Puts every record of a CSV (or JSON lines) file on the stream, keyed by
+/// user as producers do (a user's window lives on one shard), through the
+/// simulator's Kinesis sink (size-aware batches, retries with jitter).
 async fn replay(em: &Emulator, stream: &str, file: &Path, format: pipegen_events::SourceFormat) -> Result<u64, String> {
     let text = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let lines: Vec<String> = if file.extension().is_some_and(|e| e == "csv") {
+    // Each record's text as it goes on the stream (JSON lines verbatim, bad
+    // ones too: ingest quarantines them) and its fields when it parses.
+    let records: Vec<(String, Option<serde_json::Map<String, Json>>)> = if file.extension().is_some_and(|e| e == "csv")
+    {
         pipegen_events::source::csv_records(&text[..])
-            .map(|r| {
-                r.map(|m| Json::Object(m).to_string())
-                    .map_err(|e| format!("{}: {e}", file.display()))
-            })
-            .collect::<Result<_, _>>()?
+            .map(|r| r.map(|m| (Json::Object(m.clone()).to_string(), Some(m))))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{}: {e}", file.display()))?
     } else {
         String::from_utf8_lossy(&text)
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(str::to_string)
+            .map(|l| (l.to_string(), serde_json::from_str(l).ok()))
             .collect()
     };
-    let mut sent = 0u64;
-    for (i, chunk) in lines.chunks(500).enumerate() {
-        let mut pending: Vec<(usize, &String)> = chunk.iter().enumerate().collect();
-        for attempt in 0..10 {
-            let entries = pending
-                .iter()
-                .map(|(j, l)| {
-                    let user = serde_json::from_str::<serde_json::Map<String, Json>>(l)
-                        .ok()
-                        .and_then(|m| {
-                            format.user_fields().iter().find_map(|k| match m.get(*k) {
-                                Some(Json::String(s)) if !s.is_empty() => Some(s.clone()),
-                                Some(Json::Number(n)) => Some(n.to_string()),
-                                _ => None,
-                            })
-                        });
-                    aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
-                        .partition_key(user.unwrap_or_else(|| format!("{}", i * 500 + j)))
-                        .data(aws_sdk_kinesis::primitives::Blob::new(l.as_bytes()))
-                        .build()
-                        .map_err(|e| err_text(&e))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let out = em
-                .kinesis
-                .put_records()
-                .stream_name(stream)
-                .set_records(Some(entries))
-                .send()
-                .await
-                .map_err(|e| err_text(&e))?;
-            let failed: Vec<(usize, &String)> = out
-                .records()
-                .iter()
-                .zip(&pending)
-                .filter(|(r, _)| r.error_code().is_some())
-                .map(|(_, p)| *p)
-                .collect();
-            sent += (pending.len() - failed.len()) as u64;
-            if failed.is_empty() {
-                break;
-            }
-            if attempt == 9 {
-                return Err(format!(
-                    "{} records were still throttled after 10 attempts",
-                    failed.len()
-                ));
-            }
-            pending = failed;
-            tokio::time::sleep(std::time::Duration::from_millis(100 << attempt.min(4))).await;
+    let lines = records.into_iter().enumerate().map(|(i, (text, fields))| {
+        let user = fields.as_ref().and_then(|m| {
+            format.user_fields().iter().find_map(|k| match m.get(*k) {
+                Some(Json::String(s)) if !s.is_empty() => Some(s.clone()),
+                Some(Json::Number(n)) => Some(n.to_string()),
+                _ => None,
+            })
+        });
+        pipegen_simulator::Line {
+            time_micros: fields.as_ref().and_then(|m| format.event_time_micros(m)).unwrap_or(0),
+            partition_key: user.clone().unwrap_or_else(|| i.to_string()),
+            user_id: user,
+            text,
         }
-    }
-    Ok(sent)
+    });
+    pipegen_simulator::sink::to_kinesis(&em.kinesis, stream, lines, pipegen_simulator::sink::Retry::default())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn gz_lines(em: &Emulator, bucket: &str, key: &str) -> Result<u64, String> {
