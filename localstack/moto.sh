@@ -26,7 +26,10 @@ running() {
 }
 
 healthy() {
-  [[ -f $run/endpoint ]] && curl -fsS -o /dev/null --max-time 2 "$(cat "$run/endpoint")/moto-api/data.json" 2>/dev/null
+  # Any HTTP answer will do. (/moto-api/data.json, the probe this used to ask,
+  # serialises the emulator's whole state: seconds once tests have filled it,
+  # and a slow answer made a concurrent `start` launch a second server.)
+  [[ -f $run/endpoint ]] && curl -sS -o /dev/null --max-time 5 "$(cat "$run/endpoint")/moto-api/" 2>/dev/null
 }
 
 install() {
@@ -39,19 +42,34 @@ install() {
     "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
     touch "$venv/.moto-$MOTO_VERSION"
   fi
+  # Corrections pipegen's CloudFormation tests need (idempotent; fails loudly
+  # if the pinned moto no longer has the code it patches).
+  "$venv/bin/python" "$here/moto-patches.py"
   # Close the lock, or the server started next would inherit and hold it.
   exec 9>&-
 }
 
 start() {
-  if running && healthy; then
-    cat "$run/endpoint"; return 0
+  # One start at a time: test processes start the emulator concurrently.
+  exec 8>"$run/start.lock"
+  flock 8
+  if running; then
+    # A busy server may answer slowly; never start a second one beside it.
+    for _ in $(seq 1 300); do
+      if healthy; then cat "$run/endpoint"; return 0; fi
+      running || break
+      sleep 0.1
+    done
+    if running; then
+      echo "moto server (pid $(cat "$run/moto.pid")) does not answer; see $run/moto.log" >&2
+      exit 1
+    fi
   fi
   install
   local port
   port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   MOTO_IAM_LOAD_MANAGED_POLICIES=true nohup "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" \
-    >"$run/moto.log" 2>&1 &
+    >"$run/moto.log" 2>&1 8>&- &
   echo $! >"$run/moto.pid"
   echo "http://127.0.0.1:$port" >"$run/endpoint"
   for _ in $(seq 1 100); do

@@ -100,19 +100,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn need_local(cli: &Cli, target: &Target, verb: &str, err: &mut dyn Write) -> anyhow::Result<Option<String>> {
-    if !target.local {
-        report(
-            cli,
-            &vec![
-                Diagnostic::new(None, "", format!("`pipegen {verb}` on AWS (CloudFormation change sets) is not available yet"))
-                    .with_help(format!("use `pipegen {verb} ENV --local` for the local emulator, or deploy `pipegen render ENV`'s template with the AWS CLI")),
-            ]
-            .into(),
-            err,
-        )?;
-        return Ok(None);
-    }
+fn need_local(cli: &Cli, target: &Target, _verb: &str, err: &mut dyn Write) -> anyhow::Result<Option<String>> {
     match target.endpoint.clone().or_else(recorded_endpoint) {
         Some(e) => Ok(Some(e)),
         None => {

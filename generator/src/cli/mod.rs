@@ -13,6 +13,7 @@ use crate::naming::check_name_part;
 use crate::validate::{self, json_schema};
 
 mod build;
+pub mod deploy;
 pub mod local;
 
 /// Exit code: everything went well.
@@ -90,25 +91,21 @@ pub enum Command {
     /// Build the workloads and package them (Lambda zips, the ETL's container
     /// context and binary), content-addressed.
     Build(build::BuildArgs),
-    /// Show what `apply` would change (add --local for the local emulator).
-    Plan {
+    /// Show what `apply` would change: a CloudFormation change set, described
+    /// and deleted (add --local for the local emulator).
+    Plan(deploy::DeployArgs),
+    /// Deploy an environment: bootstrap its artifacts bucket, upload the
+    /// workloads, execute a change set (add --local for the local emulator).
+    Apply(deploy::DeployArgs),
+    /// Delete every resource of an environment, its buckets emptied first,
+    /// and check that nothing is left (add --local for the local emulator).
+    Destroy(deploy::DeployArgs),
+    /// The deployed stack: status, outputs, drift.
+    Status {
         env: String,
-        #[command(flatten)]
-        target: local::Target,
-        #[arg(long, value_enum, default_value_t = local::Output::Text)]
-        output: local::Output,
-    },
-    /// Create or update an environment's resources (add --local for the local emulator).
-    Apply {
-        env: String,
-        #[command(flatten)]
-        target: local::Target,
-    },
-    /// Delete every resource of an environment and check that nothing is left.
-    Destroy {
-        env: String,
-        #[command(flatten)]
-        target: local::Target,
+        /// Talk to this endpoint (an emulator) instead of AWS.
+        #[arg(long, env = "AWS_ENDPOINT_URL")]
+        endpoint: Option<String>,
     },
     /// The whole pipeline on this machine: emulator, build, apply, simulate,
     /// ingest and detect, ETL, and a reconciled summary.
@@ -167,9 +164,10 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Fork { from, new, tenant } => cmd_fork(cli, from, new, tenant.as_deref(), out, err),
         Command::Graph { env, format } => cmd_graph(cli, env, *format, out, err),
         Command::Schema { out: path } => cmd_schema(path.as_deref(), out),
-        Command::Plan { env, target, output } => local::cmd_plan(cli, env, target, *output, out, err),
-        Command::Apply { env, target } => local::cmd_apply(cli, env, target, out, err),
-        Command::Destroy { env, target } => local::cmd_destroy(cli, env, target, out, err),
+        Command::Plan(args) => deploy::cmd(cli, deploy::Verb::Plan, args, &local::workspace_root(), out, err),
+        Command::Apply(args) => deploy::cmd(cli, deploy::Verb::Apply, args, &local::workspace_root(), out, err),
+        Command::Destroy(args) => deploy::cmd(cli, deploy::Verb::Destroy, args, &local::workspace_root(), out, err),
+        Command::Status { env, endpoint } => deploy::cmd_status(cli, env, endpoint.as_deref(), out, err),
         Command::Build(args) => build::cmd_build(cli, args, &local::workspace_root(), out, err),
         Command::Up(args) => local::cmd_up(cli, args, out, err),
         Command::Down { env, endpoint } => local::cmd_down(cli, env, endpoint.as_deref(), out, err),

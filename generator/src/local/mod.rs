@@ -15,6 +15,8 @@ mod messaging;
 mod schedule;
 mod storage;
 
+pub use storage::empty_bucket;
+
 use std::fmt;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};

@@ -11,6 +11,7 @@
 //! Output is deterministic: same graph, same bytes. Artifact keys carry a
 //! content hash given by the caller (see `artifacts.rs`).
 
+pub mod cfn_json;
 mod filters;
 pub mod hcl;
 
@@ -235,7 +236,19 @@ impl Renderer {
         target: Target,
         artifacts: &ArtifactHashes,
     ) -> Result<Vec<RenderedFile>, RenderError> {
-        let graph = prepare(&env.graph, artifacts);
+        self.render_graph(env, &env.graph, target, artifacts)
+    }
+
+    /// Renders a graph derived from `env`'s (a subset, or one adapted to
+    /// where it deploys) to the files of `target`.
+    pub fn render_graph(
+        &self,
+        env: &Environment,
+        graph: &ResourceGraph,
+        target: Target,
+        artifacts: &ArtifactHashes,
+    ) -> Result<Vec<RenderedFile>, RenderError> {
+        let graph = prepare(graph, artifacts);
         match target {
             Target::Cloudformation => self.cloudformation(env, &graph),
             Target::Terraform => self.terraform(env, &graph),
@@ -247,6 +260,19 @@ impl Renderer {
                 Ok(files)
             }
         }
+    }
+
+    /// A graph's CloudFormation template as JSON with long-form intrinsics,
+    /// the form the deploy engine sends (see `cfn_json`).
+    pub fn cloudformation_json(
+        &self,
+        env: &Environment,
+        graph: &ResourceGraph,
+        artifacts: &ArtifactHashes,
+    ) -> Result<Json, RenderError> {
+        let files = self.render_graph(env, graph, Target::Cloudformation, artifacts)?;
+        let text = &files[0].text;
+        cfn_json::to_json(text).map_err(|e| RenderError::Template(format!("template.yaml: {e}")))
     }
 
     /// What every resource's template sees of the environment, built once.

@@ -1,0 +1,171 @@
+//! Destroying an environment: empty its buckets, delete its stack, and check
+//! by its tags (not by the stack, which is gone) that nothing of it is left.
+
+use aws_sdk_resourcegroupstagging::types::TagFilter;
+use serde::Serialize;
+
+use super::stack::{self, StackEvent};
+use super::{Aws, DeployError, api};
+use crate::resources::{Kind, ResourceGraph};
+
+/// Something of the environment that still exists after the destroy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Leftover {
+    /// An ARN, or a bucket name.
+    pub resource: String,
+    pub why: String,
+}
+
+/// What a destroy did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Destroyed {
+    /// Object versions and delete markers removed, per bucket.
+    pub emptied: Vec<(String, u64)>,
+    pub stack_deleted: bool,
+    pub left: Vec<Leftover>,
+}
+
+/// Empties the graph's buckets, deletes `stack` (when it exists) and lists
+/// what remains tagged `pipegen:environment=<env>` (plus any bucket of the
+/// graph still there).
+pub async fn destroy(
+    aws: &Aws,
+    graph: &ResourceGraph,
+    stack_name: &str,
+    on_event: &mut (dyn FnMut(&StackEvent) + Send),
+    on_emptied: &mut (dyn FnMut(&str, u64) + Send),
+) -> Result<Destroyed, DeployError> {
+    let mut done = Destroyed::default();
+    let buckets: Vec<&str> = graph
+        .resources
+        .iter()
+        .filter(|r| r.kind == Kind::Bucket)
+        .filter_map(|r| r.name.as_deref())
+        .collect();
+    let status = stack::stack_status(aws, stack_name).await?;
+    for b in &buckets {
+        if !bucket_exists(aws, b).await? {
+            continue;
+        }
+        if aws.plain_http() {
+            // The TLS-only policy (deployed when the stack came from
+            // elsewhere) would deny these plain-HTTP deletes.
+            let _ = aws.s3.delete_bucket_policy().bucket(*b).send().await;
+        }
+        let n = crate::local::empty_bucket(&aws.s3, b)
+            .await
+            .map_err(|message| DeployError::Api {
+                action: format!("empty bucket {b}"),
+                message,
+            })?;
+        on_emptied(b, n);
+        done.emptied.push((b.to_string(), n));
+    }
+    if let Some(s) = status {
+        let first = stack::delete(aws, &s, on_event).await;
+        // A bucket can outlive its stack: objects written between emptying
+        // and deletion (a function still draining the stream) make
+        // CloudFormation's delete fail, and moto skips the delete of a bucket
+        // once the stack has been updated. Sweep: empty and delete what is
+        // left of the graph's buckets, then delete the stack again if the
+        // first attempt failed.
+        let swept = sweep(aws, &buckets, on_emptied).await?;
+        match first {
+            Ok(()) => {}
+            Err(_) if swept > 0 => {
+                if let Some(s) = stack::stack_status(aws, stack_name).await? {
+                    stack::delete(aws, &s, on_event).await?;
+                }
+            }
+            Err(e) => return Err(e),
+        }
+        done.stack_deleted = true;
+    } else {
+        // No stack, but its buckets (the environment's names) outlived it.
+        sweep(aws, &buckets, on_emptied).await?;
+    }
+    done.left = leftovers(aws, graph, &buckets).await?;
+    Ok(done)
+}
+
+/// Empties and deletes the buckets that still exist; how many there were.
+async fn sweep(
+    aws: &Aws,
+    buckets: &[&str],
+    on_emptied: &mut (dyn FnMut(&str, u64) + Send),
+) -> Result<usize, DeployError> {
+    let mut swept = 0;
+    for b in buckets {
+        if !bucket_exists(aws, b).await? {
+            continue;
+        }
+        let n = crate::local::empty_bucket(&aws.s3, b)
+            .await
+            .map_err(|message| DeployError::Api {
+                action: format!("empty bucket {b}"),
+                message,
+            })?;
+        if n > 0 {
+            on_emptied(b, n);
+        }
+        aws.s3
+            .delete_bucket()
+            .bucket(*b)
+            .send()
+            .await
+            .map_err(api(format!("delete bucket {b} (left by its stack)")))?;
+        swept += 1;
+    }
+    Ok(swept)
+}
+
+async fn bucket_exists(aws: &Aws, bucket: &str) -> Result<bool, DeployError> {
+    match aws.s3.head_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
+        Err(e) => Err(api(format!("look up bucket {bucket}"))(e)),
+    }
+}
+
+/// Everything still tagged with the environment, and its buckets by name (a
+/// bucket's tags go with it, but a bucket created outside the stack may
+/// have none).
+async fn leftovers(aws: &Aws, graph: &ResourceGraph, buckets: &[&str]) -> Result<Vec<Leftover>, DeployError> {
+    let mut left = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut request = aws.tagging.get_resources().set_pagination_token(token.clone());
+        for key in ["pipegen:environment", "pipegen:tenant"] {
+            if let Some(v) = graph.tags.get(key) {
+                request = request.tag_filters(TagFilter::builder().key(key).values(v).build());
+            }
+        }
+        let page = request
+            .send()
+            .await
+            .map_err(api("list the resources tagged with the environment"))?;
+        for m in page.resource_tag_mapping_list() {
+            if let Some(arn) = m.resource_arn() {
+                left.push(Leftover {
+                    resource: arn.to_string(),
+                    why: "still tagged with the environment".into(),
+                });
+            }
+        }
+        token = page.pagination_token().filter(|t| !t.is_empty()).map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    for b in buckets {
+        let arn = format!("arn:aws:s3:::{b}");
+        if !left.iter().any(|l| l.resource == arn) && bucket_exists(aws, b).await? {
+            left.push(Leftover {
+                resource: arn,
+                why: "the bucket still exists".into(),
+            });
+        }
+    }
+    Ok(left)
+}
