@@ -43,6 +43,28 @@ PATCHES = [
         "                self.exports.pop(export_name, None)\n",
     ),
     (
+        # DescribeStacks of a deleted stack computed its outputs, and computing
+        # an output that names a resource re-created that resource: a deleted
+        # stack's Kinesis stream and ECS cluster came back the moment anyone
+        # looked at the stack's status after deleting it.
+        "cloudformation/models.py",
+        '        outputs = [\n            {\n                "OutputKey": o.key,\n',
+        '        if self.status == "DELETE_COMPLETE":\n            return None\n'
+        '        outputs = [\n            {\n                "OutputKey": o.key,\n',
+    ),
+    (
+        # AWS::ECS::Cluster had no CloudFormation delete: a deleted stack
+        # left its cluster behind.
+        "ecs/models.py",
+        "                cluster_name=new_resource_name\n            )\n        else:\n"
+        "            # no-op when nothing changed between old and new resources\n            return original_resource\n",
+        "                cluster_name=new_resource_name\n            )\n        else:\n"
+        "            # no-op when nothing changed between old and new resources\n            return original_resource\n\n"
+        "    @classmethod\n"
+        "    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):  # type: ignore\n"
+        "        ecs_backends[account_id][region_name].delete_cluster(resource_name)\n",
+    ),
+    (
         # AWS::S3::Bucket from CloudFormation ignored VersioningConfiguration,
         # so a versioned lake was not versioned in the emulator.
         "s3/models.py",

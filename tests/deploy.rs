@@ -501,4 +501,117 @@ fn a_failing_deployment_reports_the_resource_and_its_reason() {
     });
     let (code, out, err) = pipegen(&envs, &["destroy", "deployfail", "--endpoint", &endpoint, "--yes"]);
     assert_eq!(code, 0, "{out}{err}");
+
+    // The check after a destroy is not blind: a resource of the environment
+    // that exists outside any stack (here, its dead-letter queue made by
+    // hand, untagged) is reported, and the destroy fails.
+    let queue = g
+        .resources
+        .iter()
+        .find(|r| r.id == "IngestDeadLetterQueue")
+        .unwrap()
+        .name
+        .clone()
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let url = rt.block_on(async {
+        sqs.create_queue()
+            .queue_name(&queue)
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_string()
+    });
+    let (code, out, err) = pipegen(&envs, &["destroy", "deployfail", "--endpoint", &endpoint, "--yes"]);
+    rt.block_on(async { sqs.delete_queue().queue_url(&url).send().await.unwrap() });
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "left: IngestDeadLetterQueue {queue} (its API says it still exists)"
+        )),
+        "{out}"
+    );
+    assert!(err.contains("1 resources of the environment are still there"), "{err}");
+}
+
+#[test]
+fn several_environments_deploy_and_destroy_at_once() {
+    let endpoint = pipegen_testkit::moto_endpoint();
+    let tenants = ["deploymany1", "deploymany2", "deploymany3"];
+    let files: Vec<(String, String)> = tenants.iter().map(|t| (format!("{t}.yaml"), fork(t, ""))).collect();
+    let extra: Vec<(&str, &str)> = files.iter().map(|(f, t)| (f.as_str(), t.as_str())).collect();
+    let envs = environments("many", &extra);
+    let art = artifacts("many", &envs);
+    let _ = pipegen(
+        &envs,
+        &[
+            "destroy",
+            tenants[0],
+            tenants[1],
+            tenants[2],
+            "--endpoint",
+            &endpoint,
+            "--yes",
+        ],
+    );
+    let mut args = vec![
+        "apply",
+        "--endpoint",
+        &endpoint,
+        "--yes",
+        "--concurrency",
+        "2",
+        "--artifacts",
+    ];
+    args.push(art.to_str().unwrap());
+    args.extend(tenants);
+    args.extend(NETWORK);
+    let (code, out, err) = pipegen(&envs, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    // Each environment's output is whole and in the order asked, not interleaved.
+    let positions: Vec<usize> = tenants
+        .iter()
+        .map(|t| {
+            out.find(&format!("== {t}\n"))
+                .unwrap_or_else(|| panic!("a section for {t}: {out}"))
+        })
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{out}");
+    for (i, t) in tenants.iter().enumerate() {
+        let section = &out[positions[i]..positions.get(i + 1).copied().unwrap_or(out.len())];
+        assert!(
+            section.contains(&format!("{t}: stack pipegen-{t} is UPDATE_COMPLETE")),
+            "{section}"
+        );
+        assert!(
+            !tenants
+                .iter()
+                .any(|o| o != t && section.contains(&format!("pipegen-{o}"))),
+            "{section}"
+        );
+    }
+    let rt = rt();
+    let cfn = aws_sdk_cloudformation::Client::new(&conf(&rt, "eu-west-1"));
+    let statuses = |cfn: &aws_sdk_cloudformation::Client| -> Vec<String> {
+        rt.block_on(async {
+            let mut out = Vec::new();
+            for t in tenants {
+                let s = cfn.describe_stacks().stack_name(format!("pipegen-{t}")).send().await;
+                out.push(match s {
+                    Ok(o) => o.stacks()[0].stack_status().unwrap().as_str().to_string(),
+                    Err(_) => "absent".into(),
+                });
+            }
+            out
+        })
+    };
+    assert_eq!(statuses(&cfn), vec!["UPDATE_COMPLETE"; 3]);
+    let mut args = vec!["destroy", "--endpoint", &endpoint, "--yes", "--concurrency", "3"];
+    args.extend(tenants);
+    let (code, out, err) = pipegen(&envs, &args);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.matches("is left").count(), 3, "{out}");
+    assert_eq!(statuses(&cfn), vec!["absent"; 3]);
 }

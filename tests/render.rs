@@ -189,3 +189,69 @@ fn no_wildcard_resources_except_where_aws_has_no_resource_type() {
         }
     }
 }
+
+/// Every string of a JSON value, with its path.
+fn strings<'a>(v: &'a serde_json::Value, path: String, out: &mut Vec<(String, &'a str)>) {
+    match v {
+        serde_json::Value::String(s) => out.push((path, s)),
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                strings(item, format!("{path}[{i}]"), out);
+            }
+        }
+        serde_json::Value::Object(m) => {
+            for (k, item) in m {
+                strings(item, format!("{path}.{k}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn the_deployed_json_template_is_the_rendered_yaml() {
+    // The deploy engine sends JSON converted from the YAML (which is what the
+    // checkers lint): same resources, same outputs, every short-form
+    // intrinsic turned into its long form, nothing left as a tag.
+    let renderer = Renderer::new().unwrap();
+    for env in environments() {
+        let yaml = renderer.render(&env, Target::Cloudformation, &hashes()).unwrap();
+        let text = file(&yaml, "template.yaml");
+        let json = renderer.cloudformation_json(&env, &env.graph, &hashes()).unwrap();
+        let resources = json["Resources"].as_object().unwrap();
+        // Top-level keys of a section of the YAML (`  Name:` lines).
+        let section = |name: &str| -> Vec<String> {
+            text.lines()
+                .skip_while(|l| *l != name)
+                .skip(1)
+                .take_while(|l| l.is_empty() || l.starts_with(' '))
+                .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.ends_with(':'))
+                .map(|l| l.trim().trim_end_matches(':').to_string())
+                .collect()
+        };
+        let ids: Vec<String> = resources.keys().cloned().collect();
+        assert_eq!(ids, section("Resources:"), "{}", env.name);
+        let outputs: Vec<String> = json["Outputs"].as_object().unwrap().keys().cloned().collect();
+        assert_eq!(outputs, section("Outputs:"), "{}", env.name);
+        let mut all = Vec::new();
+        strings(&json, String::new(), &mut all);
+        let tagged: Vec<_> = all.iter().filter(|(_, s)| s.starts_with('!')).collect();
+        assert!(tagged.is_empty(), "{}: {tagged:?}", env.name);
+        let role = &json["Resources"]["IngestFunction"]["Properties"]["Role"];
+        assert_eq!(
+            role,
+            &serde_json::json!({"Fn::GetAtt": ["IngestRole", "Arn"]}),
+            "{}",
+            env.name
+        );
+        let memory = &json["Resources"]["IngestFunction"]["Properties"]["MemorySize"];
+        assert!(memory.is_u64(), "numbers stay numbers: {memory}");
+        let refs = all.iter().filter(|(p, _)| p.ends_with(".Ref")).count();
+        assert_eq!(
+            refs,
+            text.matches("!Ref ").count(),
+            "{}: every !Ref became a Ref",
+            env.name
+        );
+    }
+}

@@ -22,10 +22,11 @@ use crate::validate::{self, Environment};
 /// What plan, apply and destroy take.
 #[derive(Debug, Clone, Args)]
 pub struct DeployArgs {
-    /// The environment (file name without .yaml); see --all.
-    pub env: Option<String>,
-    /// Every environment (apply and destroy run several at once, see --concurrency).
-    #[arg(long, conflicts_with = "env")]
+    /// The environments (file names without .yaml); several are deployed
+    /// at once (see --concurrency).
+    pub envs: Vec<String>,
+    /// Every environment of the folder.
+    #[arg(long, conflicts_with = "envs")]
     pub all: bool,
     #[command(flatten)]
     pub target: Target,
@@ -80,7 +81,7 @@ pub fn cmd(
     err: &mut dyn Write,
 ) -> anyhow::Result<u8> {
     if args.target.local {
-        let Some(env) = args.env.as_deref().filter(|_| !args.all) else {
+        let Some(env) = args.envs.first().filter(|_| !args.all && args.envs.len() == 1) else {
             report(
                 cli,
                 &vec![
@@ -102,7 +103,7 @@ pub fn cmd(
             Verb::Destroy => super::local::cmd_destroy(cli, env, &args.target, out, err),
         };
     }
-    let Some(envs) = selected(cli, args.env.as_deref(), args.all, err)? else {
+    let Some(envs) = selected(cli, &args.envs, args.all, err)? else {
         return Ok(USER_ERROR);
     };
     if verb == Verb::Destroy {
@@ -192,15 +193,15 @@ fn list(envs: &[Environment]) -> String {
     names.join(", ")
 }
 
-/// The environments named (one, or all), validated; `None` when a problem was reported.
-fn selected(cli: &Cli, env: Option<&str>, all: bool, err: &mut dyn Write) -> anyhow::Result<Option<Vec<Environment>>> {
+/// The environments named (or all), validated; `None` when a problem was reported.
+fn selected(cli: &Cli, envs: &[String], all: bool, err: &mut dyn Write) -> anyhow::Result<Option<Vec<Environment>>> {
     let Some(files) = load(cli, err)? else {
         return Ok(None);
     };
-    let names: Vec<String> = match (env, all) {
-        (Some(e), _) => vec![e.to_string()],
-        (None, true) => files.names().map(str::to_string).collect(),
-        (None, false) => {
+    let names: Vec<String> = match (envs.is_empty(), all) {
+        (false, _) => envs.to_vec(),
+        (true, true) => files.names().map(str::to_string).collect(),
+        (true, false) => {
             report(
                 cli,
                 &vec![
@@ -251,6 +252,14 @@ fn artifact_sets(
         .collect();
     archs.sort();
     archs.dedup();
+    if args.artifacts.is_some() && archs.len() > 1 {
+        writeln!(
+            err,
+            "error: --artifacts holds one architecture's build, but these environments need {}\n  help: deploy each architecture's environments with its own `pipegen build` folder, or leave --artifacts out to build each",
+            archs.join(" and ")
+        )?;
+        return Ok(None);
+    }
     let mut sets = Vec::new();
     for arch in archs {
         let dir = match &args.artifacts {
@@ -677,7 +686,7 @@ pub fn cmd_status(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<u8> {
-    let Some(envs) = selected(cli, Some(env), false, err)? else {
+    let Some(envs) = selected(cli, &[env.to_string()], false, err)? else {
         return Ok(USER_ERROR);
     };
     let env = &envs[0];

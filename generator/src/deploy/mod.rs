@@ -50,6 +50,8 @@ pub struct Aws {
     pub cloudformation: aws_sdk_cloudformation::Client,
     pub s3: aws_sdk_s3::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    /// For the service clients the local engine's resource checks use.
+    pub config: SdkConfig,
     /// How long to wait between polls of a stack or change set.
     pub poll: Duration,
 }
@@ -86,6 +88,7 @@ impl Aws {
             cloudformation: aws_sdk_cloudformation::Client::new(&config),
             s3,
             tagging: aws_sdk_resourcegroupstagging::Client::new(&config),
+            config: config.clone(),
             // An emulator answers synchronously; AWS takes seconds per resource.
             poll: if endpoint.is_some() {
                 Duration::from_millis(200)
@@ -93,6 +96,19 @@ impl Aws {
                 Duration::from_secs(3)
             },
         }
+    }
+
+    /// The account the credentials belong to (the emulator's fixed one).
+    pub async fn account(&self) -> Result<String, DeployError> {
+        if self.endpoint.is_some() {
+            return Ok(crate::local::EMULATOR_ACCOUNT.to_string());
+        }
+        let who = aws_sdk_sts::Client::new(&self.config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(api("ask STS which account the credentials belong to"))?;
+        Ok(who.account().unwrap_or_default().to_string())
     }
 
     /// True when requests go over plain HTTP (an emulator).

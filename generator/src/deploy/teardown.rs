@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::stack::{self, StackEvent};
 use super::{Aws, DeployError, api};
+use crate::local::Change;
 use crate::resources::{Kind, ResourceGraph};
 
 /// Something of the environment that still exists after the destroy.
@@ -25,9 +26,8 @@ pub struct Destroyed {
     pub left: Vec<Leftover>,
 }
 
-/// Empties the graph's buckets, deletes `stack` (when it exists) and lists
-/// what remains tagged `pipegen:environment=<env>` (plus any bucket of the
-/// graph still there).
+/// Empties the graph's buckets, deletes `stack` (when it exists), deletes
+/// buckets that outlived it, and lists what of the environment remains.
 pub async fn destroy(
     aws: &Aws,
     graph: &ResourceGraph,
@@ -84,7 +84,7 @@ pub async fn destroy(
         // No stack, but its buckets (the environment's names) outlived it.
         sweep(aws, &buckets, on_emptied).await?;
     }
-    done.left = leftovers(aws, graph, &buckets).await?;
+    done.left = leftovers(aws, graph).await?;
     Ok(done)
 }
 
@@ -128,10 +128,10 @@ async fn bucket_exists(aws: &Aws, bucket: &str) -> Result<bool, DeployError> {
     }
 }
 
-/// Everything still tagged with the environment, and its buckets by name (a
-/// bucket's tags go with it, but a bucket created outside the stack may
-/// have none).
-async fn leftovers(aws: &Aws, graph: &ResourceGraph, buckets: &[&str]) -> Result<Vec<Leftover>, DeployError> {
+/// Everything still tagged with the environment, and every resource of the
+/// graph that its own API still knows (tags can be missing: a resource made
+/// by hand, or a kind the tagging API does not cover).
+async fn leftovers(aws: &Aws, graph: &ResourceGraph) -> Result<Vec<Leftover>, DeployError> {
     let mut left = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -158,13 +158,32 @@ async fn leftovers(aws: &Aws, graph: &ResourceGraph, buckets: &[&str]) -> Result
             break;
         }
     }
-    for b in buckets {
-        let arn = format!("arn:aws:s3:::{b}");
-        if !left.iter().any(|l| l.resource == arn) && bucket_exists(aws, b).await? {
-            left.push(Leftover {
-                resource: arn,
-                why: "the bucket still exists".into(),
-            });
+    // The tagging API does not see every kind (nor every emulator's), so
+    // each resource is also asked for through its own API, the way the local
+    // engine checks its state (S3, Kinesis, DynamoDB, SNS, SQS, IAM, Lambda,
+    // EventBridge, Glue, Athena).
+    let account = aws.account().await?;
+    let clients = crate::local::Emulator::with_config(
+        aws.config.clone(),
+        aws.endpoint.as_deref().unwrap_or("aws"),
+        &aws.region,
+        &account,
+    );
+    let present = crate::local::plan(graph, &clients)
+        .await
+        .map_err(|e| DeployError::Api {
+            action: "check each resource of the environment".into(),
+            message: e.to_string(),
+        })?;
+    for p in present {
+        if matches!(p.change, Change::Unchanged | Change::Update { .. }) {
+            let name = p.name.clone().unwrap_or_else(|| p.id.clone());
+            if !left.iter().any(|l| l.resource.ends_with(&name)) {
+                left.push(Leftover {
+                    resource: format!("{} {name}", p.id),
+                    why: "its API says it still exists".into(),
+                });
+            }
         }
     }
     Ok(left)

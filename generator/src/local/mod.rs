@@ -62,15 +62,27 @@ impl Emulator {
             ))
             .load()
             .await;
+        let em = Emulator::with_config(config, endpoint, region, EMULATOR_ACCOUNT);
+        // One cheap call tells "no emulator there" apart from later API errors.
+        em.s3.list_buckets().send().await.map_err(|e| LocalError::Unreachable {
+            endpoint: endpoint.to_string(),
+            message: err_text(&e),
+        })?;
+        Ok(em)
+    }
+
+    /// The same clients over any configuration (an emulator's, or AWS's
+    /// when the AWS engine checks what a deleted stack left behind).
+    pub fn with_config(config: SdkConfig, endpoint: &str, region: &str, account: &str) -> Emulator {
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&config)
                 .force_path_style(true)
                 .build(),
         );
-        let em = Emulator {
+        Emulator {
             endpoint: endpoint.to_string(),
             region: region.to_string(),
-            account: EMULATOR_ACCOUNT.to_string(),
+            account: account.to_string(),
             s3,
             kinesis: aws_sdk_kinesis::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
@@ -82,13 +94,7 @@ impl Emulator {
             athena: aws_sdk_athena::Client::new(&config),
             eventbridge: aws_sdk_eventbridge::Client::new(&config),
             config,
-        };
-        // One cheap call tells "no emulator there" apart from later API errors.
-        em.s3.list_buckets().send().await.map_err(|e| LocalError::Unreachable {
-            endpoint: endpoint.to_string(),
-            message: err_text(&e),
-        })?;
-        Ok(em)
+        }
     }
 }
 
