@@ -1,6 +1,11 @@
 //! `etl`: one run of bronze -> silver -> gold over a lake in S3 (AWS or the
 //! emulator via `AWS_ENDPOINT_URL`) or a local directory. The container job
 //! of the task definition runs it with the environment's settings.
+//!
+//! `etl query` answers SQL over the lake's gold tables and prints the result
+//! as JSON: the local engine of `pipegen query` and `pipegen dashboard`. It
+//! lives in this binary so that polars is linked once (the CLI never links
+//! it), and the job's own command line stays as it is.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,6 +78,79 @@ struct Args {
     work_dir: Option<PathBuf>,
 }
 
+/// `etl query`'s arguments.
+#[derive(Parser, Debug)]
+#[command(name = "etl query", about = "SQL over the gold tables, result as JSON")]
+struct QueryArgs {
+    #[arg(
+        long,
+        env = "LAKE_BUCKET",
+        conflicts_with = "lake_dir",
+        required_unless_present = "lake_dir"
+    )]
+    lake_bucket: Option<String>,
+    #[arg(long)]
+    lake_dir: Option<PathBuf>,
+    #[arg(long, default_value = "gold/")]
+    gold_prefix: String,
+    /// The SQL text (see --sql-file).
+    #[arg(long, conflicts_with = "sql_file", required_unless_present = "sql_file")]
+    sql: Option<String>,
+    /// A file holding the SQL (a named query of queries/).
+    #[arg(long)]
+    sql_file: Option<PathBuf>,
+    /// A value for the next `?` of the query, in order.
+    #[arg(long = "param")]
+    params: Vec<String>,
+}
+
+async fn store_of(bucket: Option<&String>, dir: Option<&PathBuf>) -> (Store, Option<aws_config::SdkConfig>) {
+    match (bucket, dir) {
+        (Some(bucket), _) => {
+            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            // The emulator serves buckets on paths, not subdomains.
+            let s3 = aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build();
+            (Store::s3(aws_sdk_s3::Client::from_conf(s3), bucket), Some(config))
+        }
+        (None, Some(dir)) => (Store::dir(dir), None),
+        (None, None) => unreachable!("clap requires one of them"),
+    }
+}
+
+async fn query_main(args: QueryArgs) -> ExitCode {
+    let sql = match (&args.sql, &args.sql_file) {
+        (Some(s), _) => s.clone(),
+        (None, Some(f)) => match std::fs::read_to_string(f) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {}: {e}", f.display());
+                return ExitCode::from(1);
+            }
+        },
+        (None, None) => unreachable!("clap requires one of them"),
+    };
+    let (store, _) = store_of(args.lake_bucket.as_ref(), args.lake_dir.as_ref()).await;
+    let started = std::time::Instant::now();
+    match pipegen_etl::query::run(&store, &args.gold_prefix, &sql, &args.params).await {
+        Ok(result) => {
+            let mut out = serde_json::to_value(&result).expect("serializable");
+            out["elapsed_ms"] = serde_json::json!(started.elapsed().as_secs_f64() * 1e3);
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e @ (pipegen_etl::query::QueryError::Parameters { .. } | pipegen_etl::query::QueryError::NoTable(_))) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn settings(a: &Args) -> Result<Settings, String> {
     let format = SourceFormat::parse(&a.source_format).ok_or_else(|| {
         format!(
@@ -104,6 +182,9 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    if std::env::args().nth(1).as_deref() == Some("query") {
+        return query_main(QueryArgs::parse_from(std::env::args().skip(1))).await;
+    }
     let args = Args::parse();
     let settings = match settings(&args) {
         Ok(s) => s,
@@ -124,22 +205,14 @@ async fn main() -> ExitCode {
     if let Some(w) = &args.work_dir {
         opts.work_dir = w.clone();
     }
-    let (store, catalog) = match (&args.lake_bucket, &args.lake_dir) {
-        (Some(bucket), _) => {
-            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-            // The emulator serves buckets on paths, not subdomains.
-            let s3 = aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build();
-            let catalog = args.glue_database.as_ref().map(|db| Catalog {
-                client: aws_sdk_glue::Client::new(&config),
-                database: db.clone(),
-                bucket: bucket.clone(),
-            });
-            (Store::s3(aws_sdk_s3::Client::from_conf(s3), bucket), catalog)
-        }
-        (None, Some(dir)) => (Store::dir(dir), None),
-        (None, None) => unreachable!("clap requires one of them"),
+    let (store, config) = store_of(args.lake_bucket.as_ref(), args.lake_dir.as_ref()).await;
+    let catalog = match (&config, &args.glue_database, &args.lake_bucket) {
+        (Some(config), Some(db), Some(bucket)) => Some(Catalog {
+            client: aws_sdk_glue::Client::new(config),
+            database: db.clone(),
+            bucket: bucket.clone(),
+        }),
+        _ => None,
     };
     eprintln!(
         "etl: {} ({} source), run {}",

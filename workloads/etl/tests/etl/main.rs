@@ -3,5 +3,6 @@ mod common;
 mod emulator;
 mod gold_tables;
 mod incremental;
+mod queries;
 mod samples;
 mod silver_rules;
