@@ -168,6 +168,48 @@ fn flashcommerce_up_matches_the_simulators_ground_truth_and_down_leaves_nothing(
         assert!(tables.contains(t), "{t} in the Glue catalog: {tables:?}");
     }
     assert!(tables.contains("silver_events") && tables.contains("invalid_events"));
+
+    // The analysts' side on the same lake: a named query through the ETL's
+    // SQL engine agrees with the ETL's own city totals (summed per seller
+    // from city_sales, another table and another code path).
+    let endpoint = pipegen_testkit::moto_endpoint();
+    let bins = binaries();
+    let (code, out, err) = pipegen(&[
+        "query",
+        "flashcommerce",
+        "revenue_by_city",
+        "--local",
+        "--endpoint",
+        &endpoint,
+        "--workloads-dir",
+        bins.to_str().unwrap(),
+        "--output",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let r: Json = serde_json::from_str(&out).unwrap();
+    let rows = r["rows"].as_array().unwrap();
+    let highlights = s["highlights"]["revenue_by_city"].as_array().unwrap();
+    assert_eq!(highlights.len(), 5);
+    for (h, row) in highlights.iter().zip(rows) {
+        let h = h.as_str().unwrap();
+        let words: Vec<&str> = h[32..].split_whitespace().collect();
+        assert_eq!(row[0].as_str().unwrap(), h[..32].trim(), "{h} vs {row:?}");
+        assert_eq!(format!("{:.2}", row[5].as_f64().unwrap()), words[0], "{h} vs {row:?}");
+        assert_eq!(row[6].as_i64().unwrap().to_string(), words[2], "{h} vs {row:?}");
+    }
+    let (code, out, err) = pipegen(&[
+        "query",
+        "flashcommerce",
+        "top_products_per_seller",
+        "--local",
+        "--endpoint",
+        &endpoint,
+        "--workloads-dir",
+        bins.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "a missing parameter is the user's to fix: {out}{err}");
+    assert!(err.contains("needs --param seller_id=VALUE"), "{err}");
     down("flashcommerce");
 }
 

@@ -16,6 +16,7 @@ pub mod local;
 pub mod model;
 pub mod naming;
 pub mod package;
+pub mod query;
 pub mod render;
 pub mod resources;
 pub mod runner;

@@ -12,6 +12,7 @@ use crate::environment::{EnvironmentFile, EnvironmentFiles};
 use crate::naming::check_name_part;
 use crate::validate::{self, json_schema};
 
+pub mod analytics;
 mod build;
 pub mod deploy;
 pub mod local;
@@ -116,6 +117,9 @@ pub enum Command {
         #[arg(long, env = "AWS_ENDPOINT_URL")]
         endpoint: Option<String>,
     },
+    /// Run a named query (queries/*.sql) on the environment's gold tables:
+    /// with --local on the emulator's lake, else in its Athena workgroup.
+    Query(analytics::QueryArgs),
     /// Print the JSON Schema of environment files (for editors).
     Schema {
         /// Write to this file instead of standard output.
@@ -167,6 +171,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Plan(args) => deploy::cmd(cli, deploy::Verb::Plan, args, &local::workspace_root(), out, err),
         Command::Apply(args) => deploy::cmd(cli, deploy::Verb::Apply, args, &local::workspace_root(), out, err),
         Command::Destroy(args) => deploy::cmd(cli, deploy::Verb::Destroy, args, &local::workspace_root(), out, err),
+        Command::Query(args) => analytics::cmd_query(cli, args, out, err),
         Command::Status { env, endpoint } => deploy::cmd_status(cli, env, endpoint.as_deref(), out, err),
         Command::Build(args) => build::cmd_build(cli, args, &local::workspace_root(), out, err),
         Command::Up(args) => local::cmd_up(cli, args, out, err),

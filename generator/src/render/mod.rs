@@ -112,7 +112,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
 );
 
 /// The named queries' SQL, compiled in.
-const QUERIES: &[(&str, &str)] = &[
+pub(crate) const QUERIES: &[(&str, &str)] = &[
     (
         "product_conversion_funnel",
         include_str!("../../../queries/product_conversion_funnel.sql"),
