@@ -15,7 +15,7 @@ trap 'localstack/moto.sh stop >/dev/null 2>&1 || true' EXIT
 
 # The checkers and the emulator are downloads, the build is CPU: overlap them.
 install_log=$(mktemp)
-( scripts/install-checkers.sh && localstack/moto.sh start ) >"$install_log" 2>&1 &
+( scripts/install-checkers.sh && scripts/install-browser.sh && localstack/moto.sh start ) >"$install_log" 2>&1 &
 installer=$!
 
 step "format"
@@ -24,7 +24,7 @@ cargo fmt --all -- --check
 step "build and test (debug, locked dependencies)"
 # Wait for the installer before tests start the emulator themselves.
 cargo test --workspace --locked --no-run
-wait "$installer" || { cat "$install_log"; echo "installing the checkers or the emulator failed"; exit 1; }
+wait "$installer" || { cat "$install_log"; echo "installing the checkers, the browser or the emulator failed"; exit 1; }
 cargo test --workspace --locked
 
 # The pipegen binary the tests built (with the workspace's features): running

@@ -210,7 +210,104 @@ fn flashcommerce_up_matches_the_simulators_ground_truth_and_down_leaves_nothing(
     ]);
     assert_eq!(code, 1, "a missing parameter is the user's to fix: {out}{err}");
     assert!(err.contains("needs --param seller_id=VALUE"), "{err}");
+
+    // The dashboard: one offline HTML file whose six views a real browser
+    // lays out with something drawn in each (the page marks each view
+    // `data-rendered` from the layout it gets); a screenshot is kept.
+    let artifacts = root().join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let page = artifacts.join("dashboard.html");
+    let (code, out, err) = pipegen(&[
+        "dashboard",
+        "flashcommerce",
+        "--endpoint",
+        &endpoint,
+        "--workloads-dir",
+        bins.to_str().unwrap(),
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("6 views (6 with data)"), "{out}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "nothing loads from the network"
+    );
+    let total: f64 = rows.iter().map(|r| r[5].as_f64().unwrap()).sum();
+    let shown = format!("{}", total.round() as i64);
+    let grouped: String = shown
+        .chars()
+        .rev()
+        .collect::<Vec<_>>()
+        .chunks(3)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(",")
+        .chars()
+        .rev()
+        .collect();
+    assert!(
+        html.contains(&format!(">{grouped}<")),
+        "total revenue {grouped} (the query's cities summed) on the page"
+    );
+    let dom = chromium(&page, &artifacts.join("dashboard.png"));
+    for view in [
+        "total_revenue",
+        "revenue_by_city",
+        "funnel",
+        "profit_by_category",
+        "latest_orders",
+        "margin",
+    ] {
+        let tag = dom
+            .split('<')
+            .find(|t| t.contains(&format!("data-view=\"{view}\"")))
+            .unwrap_or_else(|| panic!("{view} in the rendered page"));
+        assert!(tag.contains("data-rendered=\"true\""), "{view} was not drawn: {tag}");
+    }
+    let png = std::fs::read(artifacts.join("dashboard.png")).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "a screenshot with content"
+    );
     down("flashcommerce");
+}
+
+/// Headless Chromium (Debian's package; scripts/test.sh installs it): the DOM
+/// after scripts ran, and a screenshot.
+fn chromium(page: &Path, screenshot: &Path) -> String {
+    let browser = std::env::var("PIPEGEN_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let profile = std::env::temp_dir().join(format!("pipegen-chromium-{}", std::process::id()));
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1200,1400",
+    ];
+    let url = format!("file://{}", page.display());
+    let run = |extra: &str| {
+        std::process::Command::new(&browser)
+            .args(flags)
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(extra)
+            .arg(&url)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("{browser}: {e} (scripts/test.sh installs Debian's chromium; or set PIPEGEN_CHROMIUM)")
+            })
+    };
+    let shot = run(&format!("--screenshot={}", screenshot.display()));
+    assert!(shot.status.success(), "{}", String::from_utf8_lossy(&shot.stderr));
+    let dom = run("--dump-dom");
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    let _ = std::fs::remove_dir_all(&profile);
+    String::from_utf8_lossy(&dom.stdout).into_owned()
 }
 
 /// Users with more than `threshold` actions in one 10-second window of the

@@ -8,6 +8,7 @@
 
 pub mod artifacts;
 pub mod cli;
+pub mod dashboard;
 pub mod deploy;
 pub mod diagnostic;
 pub mod environment;

@@ -148,3 +148,102 @@ pub fn cmd_query(cli: &Cli, args: &QueryArgs, out: &mut dyn Write, err: &mut dyn
         }
     }
 }
+
+/// `pipegen dashboard`'s arguments.
+#[derive(Debug, Clone, Args)]
+pub struct DashboardArgs {
+    pub env: String,
+    /// The HTML file to write (default: out/<env>/dashboard.html).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The emulator (default: the one localstack/moto.sh recorded).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint: Option<String>,
+    /// Where the workload binaries are (the ETL answers the views' queries).
+    #[arg(long, env = "PIPEGEN_WORKLOADS_DIR")]
+    pub workloads_dir: Option<PathBuf>,
+}
+
+/// The newest ETL run report in the lake (`_state/etl/runs/<run id>.json`).
+async fn last_run(aws: &crate::deploy::Aws, bucket: &str) -> Option<serde_json::Value> {
+    let list = aws
+        .s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix("_state/etl/runs/")
+        .send()
+        .await
+        .ok()?;
+    let key = list.contents().iter().filter_map(|o| o.key()).max()?.to_string();
+    let body = aws
+        .s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .ok()?
+        .body
+        .collect()
+        .await
+        .ok()?;
+    serde_json::from_slice(&body.into_bytes()).ok()
+}
+
+pub fn cmd_dashboard(cli: &Cli, args: &DashboardArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
+    let Some(env) = environment(cli, &args.env, err)? else {
+        return Ok(USER_ERROR);
+    };
+    let Some(endpoint) = local_endpoint(cli, args.endpoint.as_deref(), err)? else {
+        return Ok(USER_ERROR);
+    };
+    let etl = match query::etl_binary(&super::local::workspace_root(), args.workloads_dir.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            return Ok(USER_ERROR);
+        }
+    };
+    let mut results = Vec::new();
+    for view in crate::dashboard::VIEWS {
+        match query::run_local(&env.graph, &endpoint, &etl, view.sql, &[]) {
+            Ok(r) => results.push((view, r)),
+            Err(e) => {
+                writeln!(err, "error: the {} view: {e}", view.id)?;
+                return Ok(INTERNAL_ERROR);
+            }
+        }
+    }
+    let lake = env
+        .graph
+        .resources
+        .iter()
+        .find(|r| r.id == "LakeBucket")
+        .and_then(|r| r.name.clone())
+        .unwrap_or_default();
+    let run = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let aws = crate::deploy::Aws::connect(&env.graph.region, Some(&endpoint)).await;
+            last_run(&aws, &lake).await
+        });
+    let page = crate::dashboard::html(&env.name, &results, run.as_ref());
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("out").join(&env.name).join("dashboard.html"));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&path, &page)?;
+    let drawn = results.iter().filter(|(_, r)| !r.rows.is_empty()).count();
+    writeln!(
+        out,
+        "{}: {} views ({drawn} with data), {} bytes, self-contained",
+        path.display(),
+        results.len(),
+        page.len()
+    )?;
+    Ok(OK)
+}

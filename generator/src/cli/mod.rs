@@ -120,6 +120,9 @@ pub enum Command {
     /// Run a named query (queries/*.sql) on the environment's gold tables:
     /// with --local on the emulator's lake, else in its Athena workgroup.
     Query(analytics::QueryArgs),
+    /// Write the business dashboard (one offline HTML file) from the local
+    /// environment's gold tables.
+    Dashboard(analytics::DashboardArgs),
     /// Print the JSON Schema of environment files (for editors).
     Schema {
         /// Write to this file instead of standard output.
@@ -172,6 +175,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Apply(args) => deploy::cmd(cli, deploy::Verb::Apply, args, &local::workspace_root(), out, err),
         Command::Destroy(args) => deploy::cmd(cli, deploy::Verb::Destroy, args, &local::workspace_root(), out, err),
         Command::Query(args) => analytics::cmd_query(cli, args, out, err),
+        Command::Dashboard(args) => analytics::cmd_dashboard(cli, args, out, err),
         Command::Status { env, endpoint } => deploy::cmd_status(cli, env, endpoint.as_deref(), out, err),
         Command::Build(args) => build::cmd_build(cli, args, &local::workspace_root(), out, err),
         Command::Up(args) => local::cmd_up(cli, args, out, err),
