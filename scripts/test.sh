@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the repository on a fresh machine. This is the README's
 # test command and what CI runs (.ci/run). It installs what the tests need
-# into git-ignored folders of the repository and never touches the system
-# beyond that.
+# into git-ignored folders of the repository; the one system package is
+# Debian's chromium (scripts/install-browser.sh), which the dashboard test
+# opens the dashboard in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
