@@ -438,7 +438,7 @@ mod tests {
         let r = QueryResult {
             columns: vec!["city".into(), "revenue".into(), "orders".into()],
             rows: vec![
-                vec![Json::from("Agra"), Json::from(242838.125), Json::from(11)],
+                vec![Json::from("Agra"), Json::from(242838.126), Json::from(11)],
                 vec![Json::from("Pune, MH"), Json::Null, Json::from(2)],
             ],
             elapsed_ms: 3.0,
@@ -452,7 +452,7 @@ mod tests {
         write_csv(&mut c, &r).unwrap();
         assert_eq!(
             String::from_utf8(c).unwrap(),
-            "city,revenue,orders\nAgra,242838.125,11\n\"Pune, MH\",,2\n"
+            "city,revenue,orders\nAgra,242838.126,11\n\"Pune, MH\",,2\n"
         );
     }
 }

@@ -234,3 +234,70 @@ pub fn resolve_parameters(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::Parameter;
+
+    fn graph() -> ResourceGraph {
+        ResourceGraph {
+            environment: "t".into(),
+            region: "eu-west-1".into(),
+            account: None,
+            tags: Default::default(),
+            parameters: vec![
+                Parameter {
+                    name: "VpcId".into(),
+                    kind: "vpc_id".into(),
+                    description: "VPC".into(),
+                },
+                Parameter {
+                    name: "EtlSubnetIds".into(),
+                    kind: "subnet_ids".into(),
+                    description: "subnets".into(),
+                },
+            ],
+            resources: vec![],
+        }
+    }
+
+    #[test]
+    fn parameters_are_checked_and_kept_from_the_stack() {
+        let p: ParameterValue = "VpcId=vpc-1".parse().unwrap();
+        assert_eq!((p.key.as_str(), p.value.as_str()), ("VpcId", "vpc-1"));
+        assert!("VpcId".parse::<ParameterValue>().is_err());
+        assert!("=x".parse::<ParameterValue>().is_err());
+        let subnets: ParameterValue = "EtlSubnetIds=subnet-1,subnet-2".parse().unwrap();
+        let got = resolve_parameters(&graph(), &[p.clone(), subnets], &[]).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                ("VpcId".to_string(), Some("vpc-1".to_string())),
+                ("EtlSubnetIds".to_string(), Some("subnet-1,subnet-2".to_string()))
+            ]
+        );
+        // A first deployment needs both; an update keeps the stack's values.
+        let e = resolve_parameters(&graph(), std::slice::from_ref(&p), &[]).unwrap_err();
+        assert!(e.to_string().contains("missing parameter: EtlSubnetIds"), "{e}");
+        let kept = resolve_parameters(&graph(), std::slice::from_ref(&p), &["EtlSubnetIds".into()]).unwrap();
+        assert_eq!(kept[1], ("EtlSubnetIds".to_string(), None));
+        let unknown: ParameterValue = "Vpc=x".parse().unwrap();
+        let e = resolve_parameters(&graph(), &[unknown], &[]).unwrap_err();
+        assert!(e.to_string().contains("unknown parameter `Vpc`"), "{e}");
+    }
+
+    #[test]
+    fn the_bootstrap_holds_the_artifacts_bucket_alone() {
+        let files = crate::environment::EnvironmentFiles::read_dir(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../environments"),
+        )
+        .unwrap();
+        let env = crate::validate::validate_one(&files, "dev").unwrap();
+        let boot = bootstrap_graph(&env.graph);
+        let ids: Vec<&str> = boot.resources.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["ArtifactsBucket", "ArtifactsBucketPolicy"]);
+        assert!(boot.parameters.is_empty());
+        assert_eq!(stack_name(&env), "pipegen-dev");
+    }
+}

@@ -52,12 +52,7 @@ pub async fn destroy(
             // elsewhere) would deny these plain-HTTP deletes.
             let _ = aws.s3.delete_bucket_policy().bucket(*b).send().await;
         }
-        let n = crate::local::empty_bucket(&aws.s3, b)
-            .await
-            .map_err(|message| DeployError::Api {
-                action: format!("empty bucket {b}"),
-                message,
-            })?;
+        let n = empty(aws, b).await?;
         on_emptied(b, n);
         done.emptied.push((b.to_string(), n));
     }
@@ -88,6 +83,17 @@ pub async fn destroy(
     Ok(done)
 }
 
+/// Deletes every object version and delete marker (the local engine's
+/// paged, batched emptying); how many.
+async fn empty(aws: &Aws, bucket: &str) -> Result<u64, DeployError> {
+    crate::local::empty_bucket(&aws.s3, bucket)
+        .await
+        .map_err(|message| DeployError::Api {
+            action: format!("empty bucket {bucket}"),
+            message,
+        })
+}
+
 /// Empties and deletes the buckets that still exist; how many there were.
 async fn sweep(
     aws: &Aws,
@@ -99,12 +105,7 @@ async fn sweep(
         if !bucket_exists(aws, b).await? {
             continue;
         }
-        let n = crate::local::empty_bucket(&aws.s3, b)
-            .await
-            .map_err(|message| DeployError::Api {
-                action: format!("empty bucket {b}"),
-                message,
-            })?;
+        let n = empty(aws, b).await?;
         if n > 0 {
             on_emptied(b, n);
         }

@@ -25,17 +25,8 @@ use pipegen_events::SourceFormat;
     about = "bronze -> silver -> gold (spec/silver.md, spec/gold.md)"
 )]
 struct Args {
-    /// The lake bucket (S3 API from the standard AWS configuration chain).
-    #[arg(
-        long,
-        env = "LAKE_BUCKET",
-        conflicts_with = "lake_dir",
-        required_unless_present = "lake_dir"
-    )]
-    lake_bucket: Option<String>,
-    /// A lake in a local directory instead of S3.
-    #[arg(long)]
-    lake_dir: Option<PathBuf>,
+    #[command(flatten)]
+    lake: Lake,
     /// flashcommerce, capstone, rees46 or uk-retail.
     #[arg(long, default_value = "flashcommerce")]
     source_format: String,
@@ -78,10 +69,10 @@ struct Args {
     work_dir: Option<PathBuf>,
 }
 
-/// `etl query`'s arguments.
-#[derive(Parser, Debug)]
-#[command(name = "etl query", about = "SQL over the gold tables, result as JSON")]
-struct QueryArgs {
+/// Where the lake is.
+#[derive(clap::Args, Debug)]
+struct Lake {
+    /// The lake bucket (S3 API from the standard AWS configuration chain).
     #[arg(
         long,
         env = "LAKE_BUCKET",
@@ -89,8 +80,17 @@ struct QueryArgs {
         required_unless_present = "lake_dir"
     )]
     lake_bucket: Option<String>,
+    /// A lake in a local directory instead of S3.
     #[arg(long)]
     lake_dir: Option<PathBuf>,
+}
+
+/// `etl query`'s arguments.
+#[derive(Parser, Debug)]
+#[command(name = "etl query", about = "SQL over the gold tables, result as JSON")]
+struct QueryArgs {
+    #[command(flatten)]
+    lake: Lake,
     #[arg(long, default_value = "gold/")]
     gold_prefix: String,
     /// The SQL text (see --sql-file).
@@ -104,8 +104,8 @@ struct QueryArgs {
     params: Vec<String>,
 }
 
-async fn store_of(bucket: Option<&String>, dir: Option<&PathBuf>) -> (Store, Option<aws_config::SdkConfig>) {
-    match (bucket, dir) {
+async fn store_of(lake: &Lake) -> (Store, Option<aws_config::SdkConfig>) {
+    match (&lake.lake_bucket, &lake.lake_dir) {
         (Some(bucket), _) => {
             let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
             // The emulator serves buckets on paths, not subdomains.
@@ -131,7 +131,7 @@ async fn query_main(args: QueryArgs) -> ExitCode {
         },
         (None, None) => unreachable!("clap requires one of them"),
     };
-    let (store, _) = store_of(args.lake_bucket.as_ref(), args.lake_dir.as_ref()).await;
+    let (store, _) = store_of(&args.lake).await;
     let started = std::time::Instant::now();
     match pipegen_etl::query::run(&store, &args.gold_prefix, &sql, &args.params).await {
         Ok(result) => {
@@ -205,8 +205,8 @@ async fn main() -> ExitCode {
     if let Some(w) = &args.work_dir {
         opts.work_dir = w.clone();
     }
-    let (store, config) = store_of(args.lake_bucket.as_ref(), args.lake_dir.as_ref()).await;
-    let catalog = match (&config, &args.glue_database, &args.lake_bucket) {
+    let (store, config) = store_of(&args.lake).await;
+    let catalog = match (&config, &args.glue_database, &args.lake.lake_bucket) {
         (Some(config), Some(db), Some(bucket)) => Some(Catalog {
             client: aws_sdk_glue::Client::new(config),
             database: db.clone(),
