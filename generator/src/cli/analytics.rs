@@ -8,7 +8,6 @@ use clap::{Args, ValueEnum};
 use super::{Cli, INTERNAL_ERROR, OK, USER_ERROR, report};
 use crate::diagnostic::Diagnostic;
 use crate::query::{self, QueryError, QueryResult};
-use crate::validate::Environment;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -51,19 +50,6 @@ fn key_value(s: &str) -> Result<(String, String), String> {
     }
 }
 
-fn environment(cli: &Cli, name: &str, err: &mut dyn Write) -> anyhow::Result<Option<Environment>> {
-    let Some(files) = super::load(cli, err)? else {
-        return Ok(None);
-    };
-    match crate::validate::validate_one(&files, name) {
-        Ok(env) => Ok(Some(env)),
-        Err(d) => {
-            report(cli, &d, err)?;
-            Ok(None)
-        }
-    }
-}
-
 /// The emulator for a local command: the one given, else the recorded one.
 pub(crate) fn local_endpoint(cli: &Cli, given: Option<&str>, err: &mut dyn Write) -> anyhow::Result<Option<String>> {
     match given.map(str::to_string).or_else(super::local::recorded_endpoint) {
@@ -102,7 +88,7 @@ pub fn cmd_query(cli: &Cli, args: &QueryArgs, out: &mut dyn Write, err: &mut dyn
         }
         return Ok(OK);
     }
-    let Some(env) = environment(cli, &args.env, err)? else {
+    let Some(env) = super::local::environment(cli, &args.env, err)? else {
         return Ok(USER_ERROR);
     };
     let name = args.name.as_deref().unwrap_or_default();
@@ -191,7 +177,7 @@ async fn last_run(aws: &crate::deploy::Aws, bucket: &str) -> Option<serde_json::
 }
 
 pub fn cmd_dashboard(cli: &Cli, args: &DashboardArgs, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<u8> {
-    let Some(env) = environment(cli, &args.env, err)? else {
+    let Some(env) = super::local::environment(cli, &args.env, err)? else {
         return Ok(USER_ERROR);
     };
     let Some(endpoint) = local_endpoint(cli, args.endpoint.as_deref(), err)? else {

@@ -60,7 +60,8 @@ pub struct UpArgs {
     pub summary_json: Option<PathBuf>,
 }
 
-fn environment(cli: &Cli, name: &str, err: &mut dyn Write) -> anyhow::Result<Option<Environment>> {
+/// The named environment, validated; `None` when a problem was reported.
+pub(crate) fn environment(cli: &Cli, name: &str, err: &mut dyn Write) -> anyhow::Result<Option<Environment>> {
     let Some(files) = load(cli, err)? else {
         return Ok(None);
     };

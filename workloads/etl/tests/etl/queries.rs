@@ -52,6 +52,17 @@ fn json_rows(df: &DataFrame, columns: &[&str]) -> Vec<Vec<Json>> {
         .collect()
 }
 
+/// The rows whose string column `name` equals `value`.
+fn rows_where(df: &DataFrame, name: &str, value: &str) -> DataFrame {
+    df.filter(&df.column(name).unwrap().as_materialized_series().equal(value).unwrap())
+        .unwrap()
+}
+
+/// The first value of a string column.
+fn first(df: &DataFrame, name: &str) -> String {
+    df.column(name).unwrap().str().unwrap().get(0).unwrap().to_string()
+}
+
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
@@ -216,14 +227,7 @@ fn every_named_query_runs_locally_with_checked_results() {
 
     // carted_not_purchased: one day's abandoned products, a parameter.
     let a = table(&rt, &store, "cart_abandonment");
-    let day = a
-        .column("event_date")
-        .unwrap()
-        .str()
-        .unwrap()
-        .get(0)
-        .unwrap()
-        .to_string();
+    let day = first(&a, "event_date");
     let r = run("carted_not_purchased", &[day.clone()]);
     let that_day = a
         .filter(
@@ -315,24 +319,9 @@ fn every_named_query_runs_locally_with_checked_results() {
 
     // top_products_per_seller and latest_orders_per_seller: a seller parameter.
     let pm = table(&rt, &store, "product_metrics");
-    let seller = pm
-        .column("seller_id")
-        .unwrap()
-        .str()
-        .unwrap()
-        .get(0)
-        .unwrap()
-        .to_string();
+    let seller = first(&pm, "seller_id");
     let r = run("top_products_per_seller", &[seller.clone()]);
-    let mine = pm
-        .filter(
-            &pm.column("seller_id")
-                .unwrap()
-                .as_materialized_series()
-                .equal(seller.as_str())
-                .unwrap(),
-        )
-        .unwrap();
+    let mine = rows_where(&pm, "seller_id", &seller);
     let cols = [
         "seller_id",
         "rank",
@@ -352,15 +341,7 @@ fn every_named_query_runs_locally_with_checked_results() {
     checked.push("top_products_per_seller");
     let od = table(&rt, &store, "order_details");
     let r = run("latest_orders_per_seller", &[seller.clone()]);
-    let mine = od
-        .filter(
-            &od.column("seller_id")
-                .unwrap()
-                .as_materialized_series()
-                .equal(seller.as_str())
-                .unwrap(),
-        )
-        .unwrap();
+    let mine = rows_where(&od, "seller_id", &seller);
     let cols = [
         "seller_id",
         "rank",
