@@ -155,13 +155,13 @@ pub fn cmd(
     };
     let renderer = Renderer::new()?;
     let interactive = verb == Verb::Apply && !args.yes && envs.len() == 1;
-    let results = run_each(&envs, args.concurrency as usize, |env, buf| {
+    let results = run_each(&envs, args.concurrency as usize, out, |env, buf| {
         let set = artifacts
             .iter()
             .find(|(arch, _)| *arch == env.config.lambda.architecture.as_str())
             .map(|(_, s)| s);
         one(verb, env, args, &renderer, set, interactive, buf)
-    });
+    })?;
     let mut code = OK;
     let many = envs.len() > 1;
     for (env, (result, text)) in envs.iter().zip(results) {
@@ -292,13 +292,55 @@ fn artifact_sets(
     Ok(Some(sets))
 }
 
+/// Where one environment's output goes: through to the command's output as
+/// it happens (a single environment: a deployment takes minutes, and its
+/// events should show as they come), or into a buffer printed whole once the
+/// environment is done (several at once, so their lines never interleave).
+enum Sink {
+    Live(std::sync::mpsc::Sender<Vec<u8>>),
+    Buffer(Vec<u8>),
+}
+
+impl Write for Sink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        match self {
+            // A closed receiver means the command is gone; nothing to show to.
+            Sink::Live(tx) => drop(tx.send(bytes.to_vec())),
+            Sink::Buffer(b) => b.extend_from_slice(bytes),
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Runs `f` for each environment on up to `bound` threads (each with its own
-/// small runtime); every environment writes to its own buffer, printed in
-/// order afterwards so concurrent output never interleaves.
-fn run_each<F>(envs: &[Environment], bound: usize, f: F) -> Vec<(Result<u8, DeployError>, Vec<u8>)>
+/// small runtime). One environment streams to `out`; several are buffered
+/// and returned, to be printed in order.
+fn run_each<F>(
+    envs: &[Environment],
+    bound: usize,
+    out: &mut dyn Write,
+    f: F,
+) -> std::io::Result<Vec<(Result<u8, DeployError>, Vec<u8>)>>
 where
-    F: Fn(&Environment, &mut Vec<u8>) -> Result<u8, DeployError> + Sync,
+    F: Fn(&Environment, &mut Sink) -> Result<u8, DeployError> + Sync,
 {
+    if let [env] = envs {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let f = &f;
+        return std::thread::scope(|scope| {
+            let worker = scope.spawn(move || f(env, &mut Sink::Live(tx)));
+            for chunk in rx {
+                out.write_all(&chunk)?;
+                out.flush()?;
+            }
+            let result = worker.join().expect("the worker does not panic");
+            Ok(vec![(result, Vec::new())])
+        });
+    }
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<(Result<u8, DeployError>, Vec<u8>)>>> =
         envs.iter().map(|_| Mutex::new(None)).collect();
@@ -308,17 +350,20 @@ where
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(env) = envs.get(i) else { break };
-                    let mut buf = Vec::new();
-                    let r = f(env, &mut buf);
-                    *results[i].lock().expect("no worker panics holding it") = Some((r, buf));
+                    let mut sink = Sink::Buffer(Vec::new());
+                    let r = f(env, &mut sink);
+                    let Sink::Buffer(text) = sink else {
+                        unreachable!("buffered")
+                    };
+                    *results[i].lock().expect("no worker panics holding it") = Some((r, text));
                 }
             });
         }
     });
-    results
+    Ok(results
         .into_iter()
         .map(|m| m.into_inner().expect("not poisoned").expect("every environment ran"))
-        .collect()
+        .collect())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, DeployError> {
@@ -335,7 +380,7 @@ fn one(
     renderer: &Renderer,
     artifacts: Option<&ArtifactSet>,
     interactive: bool,
-    out: &mut Vec<u8>,
+    out: &mut Sink,
 ) -> Result<u8, DeployError> {
     runtime()?.block_on(async {
         let aws = Aws::connect(&env.graph.region, args.target.endpoint.as_deref()).await;
@@ -351,7 +396,7 @@ fn tags(env: &Environment) -> Vec<(String, String)> {
     env.graph.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-fn w(out: &mut Vec<u8>, text: std::fmt::Arguments) {
+fn w(out: &mut Sink, text: std::fmt::Arguments) {
     let _ = out.write_fmt(text);
     let _ = out.write_all(b"\n");
 }
@@ -397,7 +442,7 @@ async fn compute(
     .await
 }
 
-fn print_plan(env: &Environment, plan: &StackPlan, out: &mut Vec<u8>) {
+fn print_plan(env: &Environment, plan: &StackPlan, out: &mut Sink) {
     w(
         out,
         format_args!(
@@ -459,7 +504,7 @@ async fn plan_env(
     env: &Environment,
     args: &DeployArgs,
     renderer: &Renderer,
-    out: &mut Vec<u8>,
+    out: &mut Sink,
 ) -> Result<u8, DeployError> {
     let stack = deploy::stack_name(env);
     let status = deploy::stack_status(aws, &stack).await?;
@@ -506,7 +551,7 @@ fn plan_hashes(env: &Environment, args: &DeployArgs) -> Result<(ArtifactHashes, 
     ))
 }
 
-fn print_event(out: &mut Vec<u8>, e: &StackEvent) {
+fn print_event(out: &mut Sink, e: &StackEvent) {
     w(
         out,
         format_args!(
@@ -526,7 +571,7 @@ async fn apply_env(
     renderer: &Renderer,
     artifacts: Option<&ArtifactSet>,
     interactive: bool,
-    out: &mut Vec<u8>,
+    out: &mut Sink,
 ) -> Result<u8, DeployError> {
     let Some(artifacts) = artifacts else {
         return Err(DeployError::Input("no artifacts for this architecture".into()));
@@ -547,17 +592,20 @@ async fn apply_env(
         let mut preview = compute(aws, env, args, renderer, &hashes, status.as_ref()).await?;
         deploy::changeset::discard(aws, &mut preview).await?;
         print_plan(env, &preview, out);
-        let mut shown = std::io::stderr();
-        let _ = shown.write_all(out);
-        out.clear();
         if preview.changes.is_empty() {
-            let _ = writeln!(shown, "{}: nothing to apply", env.name);
+            w(out, format_args!("{}: nothing to apply", env.name));
             return Ok(OK);
         }
-        if !confirm(&format!("Apply these changes to stack {stack}?"), &mut shown)
-            .map_err(|e| DeployError::Input(e.to_string()))?
+        // The plan reached the terminal before the question (the output is
+        // live for one environment); give it a moment to be printed.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        if !confirm(
+            &format!("Apply these changes to stack {stack}?"),
+            &mut std::io::stderr(),
+        )
+        .map_err(|e| DeployError::Input(e.to_string()))?
         {
-            let _ = writeln!(shown, "nothing done");
+            w(out, format_args!("nothing done"));
             return Ok(USER_ERROR);
         }
     }
@@ -634,7 +682,7 @@ async fn apply_env(
     Ok(OK)
 }
 
-async fn destroy_env(aws: &Aws, env: &Environment, out: &mut Vec<u8>) -> Result<u8, DeployError> {
+async fn destroy_env(aws: &Aws, env: &Environment, out: &mut Sink) -> Result<u8, DeployError> {
     let stack = deploy::stack_name(env);
     let mut events = Vec::new();
     let mut emptied = Vec::new();
