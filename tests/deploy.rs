@@ -91,6 +91,14 @@ fn artifacts(name: &str, envs: &Path) -> PathBuf {
     out
 }
 
+/// Removes a test's environment folder and its artifacts' build folder.
+fn clean(envs: &Path, artifacts: &Path) {
+    let _ = std::fs::remove_dir_all(envs);
+    if let Some(base) = artifacts.parent() {
+        let _ = std::fs::remove_dir_all(base);
+    }
+}
+
 const NETWORK: [&str; 4] = [
     "--parameter",
     "VpcId=vpc-12345678",
@@ -295,6 +303,10 @@ fn plan_apply_change_and_destroy_a_stack() {
         "{out}"
     );
     assert!(out.contains("LakeBucketName"), "outputs listed: {out}");
+    assert!(
+        out.contains("drift: not available (this endpoint does not implement DetectStackDrift)"),
+        "{out}"
+    );
 
     // 4. Change the environment: exactly that modification is planned.
     std::fs::write(
@@ -403,6 +415,7 @@ fn plan_apply_change_and_destroy_a_stack() {
     let (code, out, err) = pipegen(&envs, &["destroy", "deployflow", "--endpoint", &endpoint, "--yes"]);
     assert_eq!(code, 0, "second destroy: {out}{err}");
     assert!(out.contains("does not exist"), "{out}");
+    clean(&envs, Path::new(art));
 }
 
 #[test]
@@ -534,6 +547,7 @@ fn a_failing_deployment_reports_the_resource_and_its_reason() {
         "{out}"
     );
     assert!(err.contains("1 resources of the environment are still there"), "{err}");
+    clean(&envs, &art);
 }
 
 #[test]
@@ -614,4 +628,5 @@ fn several_environments_deploy_and_destroy_at_once() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(out.matches("is left").count(), 3, "{out}");
     assert_eq!(statuses(&cfn), vec!["absent"; 3]);
+    clean(&envs, &art);
 }

@@ -654,7 +654,17 @@ async fn apply_env(
         return Ok(OK);
     }
     w(out, format_args!("executing the change set"));
-    let done = deploy::apply_changes(aws, &mut plan, &mut |e| print_event(out, e)).await?;
+    // Progress: resources settled out of those the change set touches.
+    let total = plan.changes.len();
+    let mut settled = std::collections::BTreeSet::new();
+    let done = deploy::apply_changes(aws, &mut plan, &mut |e| {
+        if e.logical_id != stack && (e.status.ends_with("_COMPLETE") || e.status.ends_with("_FAILED")) {
+            settled.insert(e.logical_id.clone());
+        }
+        let _ = write!(out, "[{:>3}/{total}]", settled.len().min(total));
+        print_event(out, e)
+    })
+    .await?;
     w(out, format_args!("{}: stack {stack} is {}", env.name, done.status));
     for (k, v, _) in &done.outputs {
         w(out, format_args!("  {k:36} {v}"));

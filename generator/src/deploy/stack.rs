@@ -293,7 +293,17 @@ pub(crate) async fn delete(
 pub async fn drift(aws: &Aws, stack: &str) -> String {
     let started = match aws.cloudformation.detect_stack_drift().stack_name(stack).send().await {
         Ok(s) => s,
-        Err(e) => return format!("not available ({})", crate::local::err_text(&e)),
+        Err(e) => {
+            use aws_sdk_cloudformation::error::ProvideErrorMetadata;
+            return match (e.code(), e.message()) {
+                (Some(code), Some(message)) => format!("not available ({code}: {message})"),
+                // No error document at all: an endpoint without the API (moto).
+                _ if aws.endpoint.is_some() => {
+                    "not available (this endpoint does not implement DetectStackDrift)".into()
+                }
+                _ => format!("not available ({})", crate::local::err_text(&e)),
+            };
+        }
     };
     let Some(id) = started.stack_drift_detection_id().map(str::to_string) else {
         return "not available (no detection id)".into();
