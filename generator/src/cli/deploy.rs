@@ -47,9 +47,10 @@ pub struct DeployArgs {
     /// destroy: also destroy a `protected` environment.
     #[arg(long)]
     pub force: bool,
-    /// With --all: how many environments at once.
+    /// With several environments: how many at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
+    /// plan: text for people, JSON for machines.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }

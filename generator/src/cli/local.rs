@@ -16,8 +16,8 @@ pub struct Target {
     /// Act on the local emulator (moto) instead of AWS.
     #[arg(long)]
     pub local: bool,
-    /// The emulator's endpoint (default: AWS_ENDPOINT_URL, else the one
-    /// `localstack/moto.sh start` recorded).
+    /// Talk to this endpoint instead of AWS (an emulator, e.g. moto). With
+    /// --local the default is the one `localstack/moto.sh start` recorded.
     #[arg(long, env = "AWS_ENDPOINT_URL")]
     pub endpoint: Option<String>,
 }
