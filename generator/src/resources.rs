@@ -187,6 +187,16 @@ impl Builder {
     }
 }
 
+impl Resource {
+    /// A bucket policy that denies every request not made over TLS: against
+    /// an emulator, which speaks plain HTTP (and moto enforces
+    /// `aws:SecureTransport`), it would deny pipegen's own requests. Both
+    /// engines leave it out there.
+    pub fn denies_plain_http(&self) -> bool {
+        self.kind == Kind::BucketPolicy && self.properties["tls_only"] == true
+    }
+}
+
 impl ResourceGraph {
     /// Builds the graph of a validated environment. References have been checked
     /// by validation; a reference that still does not resolve is skipped here

@@ -156,7 +156,7 @@ pub fn cmd(
     };
     let renderer = Renderer::new()?;
     let interactive = verb == Verb::Apply && !args.yes && envs.len() == 1;
-    let results = run_each(&envs, args.concurrency as usize, out, |env, buf| {
+    let results = run_each(&envs, args.concurrency as usize, out, err, |env, buf| {
         let set = artifacts
             .iter()
             .find(|(arch, _)| *arch == env.config.lambda.architecture.as_str())
@@ -298,15 +298,37 @@ fn artifact_sets(
 /// events should show as they come), or into a buffer printed whole once the
 /// environment is done (several at once, so their lines never interleave).
 enum Sink {
-    Live(std::sync::mpsc::Sender<Vec<u8>>),
+    Live(std::sync::mpsc::Sender<Shown>),
     Buffer(Vec<u8>),
+}
+
+/// What a live environment sends the command's thread: output, or a
+/// question to ask once everything before it is printed (so the question
+/// never overtakes the plan it is about).
+enum Shown {
+    Text(Vec<u8>),
+    Ask(String, std::sync::mpsc::Sender<bool>),
+}
+
+impl Sink {
+    /// Asks on the terminal, after what was written so far; no (and a line
+    /// saying why) without one.
+    fn confirm(&mut self, question: &str) -> bool {
+        match self {
+            Sink::Live(tx) => {
+                let (reply, answer) = std::sync::mpsc::channel();
+                tx.send(Shown::Ask(question.to_string(), reply)).is_ok() && answer.recv().unwrap_or(false)
+            }
+            Sink::Buffer(_) => confirm(question, &mut std::io::stderr()).unwrap_or(false),
+        }
+    }
 }
 
 impl Write for Sink {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         match self {
             // A closed receiver means the command is gone; nothing to show to.
-            Sink::Live(tx) => drop(tx.send(bytes.to_vec())),
+            Sink::Live(tx) => drop(tx.send(Shown::Text(bytes.to_vec()))),
             Sink::Buffer(b) => b.extend_from_slice(bytes),
         }
         Ok(bytes.len())
@@ -324,6 +346,7 @@ fn run_each<F>(
     envs: &[Environment],
     bound: usize,
     out: &mut dyn Write,
+    err: &mut dyn Write,
     f: F,
 ) -> std::io::Result<Vec<(Result<u8, DeployError>, Vec<u8>)>>
 where
@@ -334,9 +357,18 @@ where
         let f = &f;
         return std::thread::scope(|scope| {
             let worker = scope.spawn(move || f(env, &mut Sink::Live(tx)));
-            for chunk in rx {
-                out.write_all(&chunk)?;
-                out.flush()?;
+            for shown in rx {
+                match shown {
+                    Shown::Text(chunk) => {
+                        out.write_all(&chunk)?;
+                        out.flush()?;
+                    }
+                    Shown::Ask(question, reply) => {
+                        let yes = confirm(&question, err).unwrap_or(false);
+                        // A worker gone meanwhile has nothing left to ask.
+                        let _ = reply.send(yes);
+                    }
+                }
             }
             let result = worker.join().expect("the worker does not panic");
             Ok(vec![(result, Vec::new())])
@@ -588,28 +620,6 @@ async fn apply_env(
             env.name
         )));
     }
-    if interactive {
-        // Show the whole change before anything is created, bootstrap included.
-        let mut preview = compute(aws, env, args, renderer, &hashes, status.as_ref()).await?;
-        deploy::changeset::discard(aws, &mut preview).await?;
-        print_plan(env, &preview, out);
-        if preview.changes.is_empty() {
-            w(out, format_args!("{}: nothing to apply", env.name));
-            return Ok(OK);
-        }
-        // The plan reached the terminal before the question (the output is
-        // live for one environment); give it a moment to be printed.
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        if !confirm(
-            &format!("Apply these changes to stack {stack}?"),
-            &mut std::io::stderr(),
-        )
-        .map_err(|e| DeployError::Input(e.to_string()))?
-        {
-            w(out, format_args!("nothing done"));
-            return Ok(USER_ERROR);
-        }
-    }
     let graph = deploy::deployable_graph(&env.graph, aws);
     let bucket = graph
         .resources
@@ -617,10 +627,23 @@ async fn apply_env(
         .find(|r| r.id == deploy::ARTIFACTS_BUCKET)
         .and_then(|r| r.name.clone())
         .ok_or_else(|| DeployError::Input("the graph has no artifacts bucket".into()))?;
-    if matches!(
+    let first = matches!(
         status.as_ref().map(|s| s.status.as_str()),
         None | Some("REVIEW_IN_PROGRESS")
-    ) {
+    );
+    // The full template's change set against what is deployed, shown (and
+    // confirmed) before anything changes, bootstrap and uploads included.
+    let mut plan = compute(aws, env, args, renderer, &hashes, status.as_ref()).await?;
+    print_plan(env, &plan, out);
+    if interactive && !plan.changes.is_empty() && !out.confirm(&format!("Apply these changes to stack {stack}?")) {
+        deploy::changeset::discard(aws, &mut plan).await?;
+        w(out, format_args!("nothing done"));
+        return Ok(USER_ERROR);
+    }
+    if first {
+        // The functions need their code in the bucket before they can be
+        // created: this change set gives way to one made after the bootstrap.
+        deploy::changeset::discard(aws, &mut plan).await?;
         w(
             out,
             format_args!("bootstrapping stack {stack}: the artifacts bucket {bucket} first"),
@@ -637,6 +660,8 @@ async fn apply_env(
         .await?;
         status = Some(s);
     }
+    // Also when nothing else changes: an artifact that went missing from the
+    // bucket is put back.
     let uploaded = deploy::upload_artifacts(aws, &bucket, artifacts).await?;
     w(
         out,
@@ -646,9 +671,8 @@ async fn apply_env(
             uploaded.unchanged.len()
         ),
     );
-    let mut plan = compute(aws, env, args, renderer, &hashes, status.as_ref()).await?;
-    if !interactive {
-        print_plan(env, &plan, out);
+    if first {
+        plan = compute(aws, env, args, renderer, &hashes, status.as_ref()).await?;
     }
     if plan.changes.is_empty() {
         w(out, format_args!("{}: stack {stack} is up to date", env.name));
@@ -695,21 +719,14 @@ async fn apply_env(
 
 async fn destroy_env(aws: &Aws, env: &Environment, out: &mut Sink) -> Result<u8, DeployError> {
     let stack = deploy::stack_name(env);
-    let mut events = Vec::new();
-    let mut emptied = Vec::new();
-    let done = deploy::destroy(aws, &env.graph, &stack, &mut |e| events.push(e.clone()), &mut |b, n| {
-        emptied.push((b.to_string(), n))
+    let done = deploy::destroy(aws, &env.graph, &stack, &mut |step| match step {
+        deploy::Step::Emptied { bucket, versions } => w(
+            out,
+            format_args!("emptied s3://{bucket}: {versions} object versions and delete markers deleted"),
+        ),
+        deploy::Step::Event(e) => print_event(out, e),
     })
     .await?;
-    for (b, n) in &emptied {
-        w(
-            out,
-            format_args!("emptied s3://{b}: {n} object versions and delete markers deleted"),
-        );
-    }
-    for e in &events {
-        print_event(out, e);
-    }
     if !done.stack_deleted {
         w(out, format_args!("stack {stack} does not exist"));
     }

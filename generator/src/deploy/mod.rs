@@ -33,13 +33,13 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use serde::Serialize;
 
-use crate::resources::{Kind, ResourceGraph};
+use crate::resources::ResourceGraph;
 use crate::validate::Environment;
 
 pub use artifacts::{ArtifactSet, upload_artifacts};
 pub use changeset::{ChangeAction, PlannedChange, StackPlan, plan, property_diff};
 pub use stack::{StackEvent, StackStatus, apply_changes, bootstrap, deployed_template, drift, stack_status};
-pub use teardown::{Destroyed, Leftover, destroy};
+pub use teardown::{Destroyed, Leftover, Step, destroy};
 
 /// The AWS clients of one account and region.
 #[derive(Clone)]
@@ -150,14 +150,12 @@ pub fn stack_name(env: &Environment) -> String {
 
 /// The graph as deployed through `aws`: over plain HTTP (an emulator) the
 /// TLS-only bucket policies are left out, since they would deny pipegen's own
-/// uploads and deletes (moto evaluates `aws:SecureTransport`); the same rule
-/// as the local engine's. On AWS the graph is deployed as it is.
+/// uploads and deletes (`Resource::denies_plain_http`, the local engine's
+/// rule too). On AWS the graph is deployed as it is.
 pub fn deployable_graph(graph: &ResourceGraph, aws: &Aws) -> ResourceGraph {
     let mut graph = graph.clone();
     if aws.plain_http() {
-        graph
-            .resources
-            .retain(|r| !(r.kind == Kind::BucketPolicy && r.properties["tls_only"] == true));
+        graph.resources.retain(|r| !r.denies_plain_http());
     }
     graph
 }

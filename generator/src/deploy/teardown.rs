@@ -20,10 +20,16 @@ pub struct Leftover {
 /// What a destroy did.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Destroyed {
-    /// Object versions and delete markers removed, per bucket.
-    pub emptied: Vec<(String, u64)>,
     pub stack_deleted: bool,
     pub left: Vec<Leftover>,
+}
+
+/// A step of a destroy, reported as it happens.
+pub enum Step<'a> {
+    /// A bucket emptied of this many object versions and delete markers.
+    Emptied { bucket: &'a str, versions: u64 },
+    /// An event of the stack being deleted.
+    Event(&'a StackEvent),
 }
 
 /// Empties the graph's buckets, deletes `stack` (when it exists), deletes
@@ -32,8 +38,7 @@ pub async fn destroy(
     aws: &Aws,
     graph: &ResourceGraph,
     stack_name: &str,
-    on_event: &mut (dyn FnMut(&StackEvent) + Send),
-    on_emptied: &mut (dyn FnMut(&str, u64) + Send),
+    on_step: &mut (dyn FnMut(Step<'_>) + Send),
 ) -> Result<Destroyed, DeployError> {
     let mut done = Destroyed::default();
     let buckets: Vec<&str> = graph
@@ -52,24 +57,22 @@ pub async fn destroy(
             // elsewhere) would deny these plain-HTTP deletes.
             let _ = aws.s3.delete_bucket_policy().bucket(*b).send().await;
         }
-        let n = empty(aws, b).await?;
-        on_emptied(b, n);
-        done.emptied.push((b.to_string(), n));
+        let versions = empty(aws, b).await?;
+        on_step(Step::Emptied { bucket: b, versions });
     }
     if let Some(s) = status {
-        let first = stack::delete(aws, &s, on_event).await;
+        let first = stack::delete(aws, &s, &mut |e| on_step(Step::Event(e))).await;
         // A bucket can outlive its stack: objects written between emptying
         // and deletion (a function still draining the stream) make
-        // CloudFormation's delete fail, and moto skips the delete of a bucket
-        // once the stack has been updated. Sweep: empty and delete what is
-        // left of the graph's buckets, then delete the stack again if the
+        // CloudFormation's delete fail on it. Sweep: empty and delete what
+        // is left of the graph's buckets, then delete the stack again if the
         // first attempt failed.
-        let swept = sweep(aws, &buckets, on_emptied).await?;
+        let swept = sweep(aws, &buckets, on_step).await?;
         match first {
             Ok(()) => {}
             Err(_) if swept > 0 => {
                 if let Some(s) = stack::stack_status(aws, stack_name).await? {
-                    stack::delete(aws, &s, on_event).await?;
+                    stack::delete(aws, &s, &mut |e| on_step(Step::Event(e))).await?;
                 }
             }
             Err(e) => return Err(e),
@@ -77,7 +80,7 @@ pub async fn destroy(
         done.stack_deleted = true;
     } else {
         // No stack, but its buckets (the environment's names) outlived it.
-        sweep(aws, &buckets, on_emptied).await?;
+        sweep(aws, &buckets, on_step).await?;
     }
     done.left = leftovers(aws, graph).await?;
     Ok(done)
@@ -95,19 +98,15 @@ async fn empty(aws: &Aws, bucket: &str) -> Result<u64, DeployError> {
 }
 
 /// Empties and deletes the buckets that still exist; how many there were.
-async fn sweep(
-    aws: &Aws,
-    buckets: &[&str],
-    on_emptied: &mut (dyn FnMut(&str, u64) + Send),
-) -> Result<usize, DeployError> {
+async fn sweep(aws: &Aws, buckets: &[&str], on_step: &mut (dyn FnMut(Step<'_>) + Send)) -> Result<usize, DeployError> {
     let mut swept = 0;
     for b in buckets {
         if !bucket_exists(aws, b).await? {
             continue;
         }
-        let n = empty(aws, b).await?;
-        if n > 0 {
-            on_emptied(b, n);
+        let versions = empty(aws, b).await?;
+        if versions > 0 {
+            on_step(Step::Emptied { bucket: b, versions });
         }
         aws.s3
             .delete_bucket()

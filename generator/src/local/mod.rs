@@ -294,7 +294,7 @@ pub fn not_emulated(r: &Resource) -> Option<&'static str> {
         Kind::Alarm => "moto never evaluates alarms (and aws-sdk-cloudwatch speaks CBOR, which moto does not)",
         Kind::Dashboard => "CloudWatch dashboards have no local use; `pipegen up` prints the run summary",
         Kind::DeliveryStream => "moto's Firehose does not read from Kinesis; bronze is the raw record locally",
-        Kind::BucketPolicy => {
+        Kind::BucketPolicy if r.denies_plain_http() => {
             "the emulator speaks plain HTTP, so the TLS-only policy would deny every request (moto enforces it)"
         }
         _ => return None,
