@@ -18,13 +18,11 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::Parser;
-use pipegen::cli::{Cli, run};
 use serde_json::Value as Json;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::{root, runtime};
 
 /// A private copy of the shipped environments plus `extra` files, so a test
 /// can fork and edit without touching the repository.
@@ -42,18 +40,8 @@ fn environments(name: &str, extra: &[(&str, &str)]) -> PathBuf {
     dir
 }
 
-/// Runs a pipegen command in-process: (exit code, stdout, stderr).
 fn pipegen(envs: &Path, args: &[&str]) -> (u8, String, String) {
-    let mut argv = vec!["pipegen", "--environments", envs.to_str().unwrap(), "--color", "never"];
-    argv.extend_from_slice(args);
-    let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = run(&cli, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    )
+    support::pipegen_in(envs, args)
 }
 
 /// Stand-in workload binaries, packaged by `pipegen build --workloads-dir`.
@@ -123,14 +111,6 @@ fn plan_json(envs: &Path, env: &str, endpoint: &str, artifacts: &str) -> Json {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("plan --output json: {e}: {out}"))
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// The emulator's SDK configuration in an environment's region.
 fn conf(rt: &tokio::runtime::Runtime, region: &str) -> aws_config::SdkConfig {
     rt.block_on(pipegen_testkit::moto())
@@ -167,7 +147,7 @@ fn plan_apply_change_and_destroy_a_stack() {
     let art = artifacts("flow", &envs);
     let art = art.to_str().unwrap();
     let stack = "pipegen-deployflow";
-    let rt = rt();
+    let rt = runtime();
     let conf = conf(&rt, "eu-west-1");
     let cfn = aws_sdk_cloudformation::Client::new(&conf);
     let stack_exists = |cfn: &aws_sdk_cloudformation::Client| {
@@ -458,7 +438,7 @@ fn a_failing_deployment_reports_the_resource_and_its_reason() {
         .name
         .clone()
         .unwrap();
-    let rt = rt();
+    let rt = runtime();
     let conf = conf(&rt, &g.region);
     // Someone created the role by hand: CloudFormation cannot create it.
     // (AWS reports this as a CREATE_FAILED event and rolls back; moto
@@ -604,7 +584,7 @@ fn several_environments_deploy_and_destroy_at_once() {
             "{section}"
         );
     }
-    let rt = rt();
+    let rt = runtime();
     let cfn = aws_sdk_cloudformation::Client::new(&conf(&rt, "eu-west-1"));
     let statuses = |cfn: &aws_sdk_cloudformation::Client| -> Vec<String> {
         rt.block_on(async {

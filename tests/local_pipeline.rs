@@ -13,30 +13,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use clap::Parser;
-use pipegen::cli::{Cli, run};
 use pipegen::local::{self, Change, Emulator};
 use pipegen::resources::{Kind, ResourceGraph};
 use pipegen::runner::{Poller, Runner, WindowClock, aws_env};
 use serde_json::Value as Json;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap()
-}
+#[path = "support/mod.rs"]
+mod support;
+use support::{root, runtime};
 
-/// Runs a pipegen command in-process: (exit code, stdout, stderr).
+/// Runs a pipegen command in-process on the shipped environments.
 fn pipegen(args: &[&str]) -> (u8, String, String) {
-    let envs = root().join("environments");
-    let mut argv = vec!["pipegen", "--environments", envs.to_str().unwrap(), "--color", "never"];
-    argv.extend_from_slice(args);
-    let cli = Cli::try_parse_from(&argv).expect("valid arguments");
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = run(&cli, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    )
+    support::pipegen_in(&root().join("environments"), args)
 }
 
 fn graph(env: &str) -> ResourceGraph {
@@ -44,14 +32,6 @@ fn graph(env: &str) -> ResourceGraph {
     pipegen::validate::validate_one(&files, env)
         .expect("valid environment")
         .graph
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// Every emulated resource of the environment is absent.
@@ -94,7 +74,7 @@ fn down(env: &str) {
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("nothing of it is left"), "{out}");
     let g = graph(env);
-    rt().block_on(async {
+    runtime().block_on(async {
         let em = Emulator::connect(&endpoint, &g.region).await.unwrap();
         nothing_left(&g, &em).await;
     });
@@ -373,7 +353,7 @@ fn apply_twice_changes_nothing_and_destroy_cleans_a_half_applied_environment() {
     );
     // A drifted setting is planned as exactly that update.
     let g = graph(env);
-    rt().block_on(async {
+    runtime().block_on(async {
         let em = Emulator::connect(&endpoint, &g.region).await.unwrap();
         let stream = g.resources.iter().find(|r| r.kind == Kind::Stream).unwrap();
         em.kinesis
@@ -422,7 +402,7 @@ fn apply_twice_changes_nothing_and_destroy_cleans_a_half_applied_environment() {
     });
     let (code, out, err) = pipegen(&["destroy", env, "--local", "--endpoint", &endpoint]);
     assert_eq!(code, 0, "{out}{err}");
-    rt().block_on(async {
+    runtime().block_on(async {
         let em = Emulator::connect(&endpoint, &g.region).await.unwrap();
         nothing_left(&g, &em).await;
     });
@@ -542,7 +522,7 @@ fn the_detector_retries_while_its_table_is_missing_and_alerts_exactly_once() {
     let endpoint = pipegen_testkit::moto_endpoint();
     let env = "tenant-acme";
     let g = graph(env);
-    rt().block_on(async {
+    runtime().block_on(async {
         let em = Emulator::connect(&endpoint, &g.region).await.unwrap();
         local::destroy(&g, &em, |_| {}).await.unwrap();
         local::apply(&g, &em, |_| {}).await.unwrap();
@@ -617,7 +597,7 @@ fn ingest_retries_while_s3_refuses_writes_and_loses_nothing() {
     let endpoint = pipegen_testkit::moto_endpoint();
     let env = "student-rap7777";
     let g = graph(env);
-    rt().block_on(async {
+    runtime().block_on(async {
         let em = Emulator::connect(&endpoint, &g.region).await.unwrap();
         local::destroy(&g, &em, |_| {}).await.unwrap();
         local::apply(&g, &em, |_| {}).await.unwrap();
@@ -733,7 +713,7 @@ fn a_runner_killed_mid_stream_and_restarted_loses_nothing_and_counts_once() {
     let lines: Vec<String> = (0..1500)
         .map(|i| event(&format!("U{}", i % 60), t0 + i as i64 / 5, i))
         .collect();
-    rt().block_on(async {
+    runtime().block_on(async {
         let em = Emulator::connect(&endpoint, &g.region).await.unwrap();
         let whole = ingest_then_etl(&g, &em, &lines, false).await;
         let restarted = ingest_then_etl(&g, &em, &lines, true).await;

@@ -11,6 +11,14 @@ use pipegen_etl::settings::Settings;
 use pipegen_etl::store::Store;
 use polars::prelude::*;
 
+/// A runtime for the tests' async calls.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// A fresh directory under the target's temp space.
 pub fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("pipegen-etl-test-{}-{name}", std::process::id()));

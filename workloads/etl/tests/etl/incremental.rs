@@ -17,13 +17,6 @@ fn flash() -> Settings {
     Settings::new(SourceFormat::Flashcommerce)
 }
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 #[test]
 fn reconciles_against_the_simulators_ground_truth() {
     let (objects, manifest) = simulated(Profile::Flashcommerce, 3_000, 0.12, 2, 150);

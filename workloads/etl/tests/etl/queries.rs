@@ -86,10 +86,7 @@ fn every_named_query_runs_locally_with_checked_results() {
     let (objects, _) = simulated(Profile::Flashcommerce, 4_000, 0.05, 2, 250);
     let root = temp_dir("queries");
     write_bronze(&root, &objects);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = rt();
     let settings = Settings::new(SourceFormat::Flashcommerce);
     rt.block_on(run_once(&root, &settings, "q1", |_| {}));
     let store = Store::dir(&root);
