@@ -6,12 +6,14 @@
 //! value that cannot be cast is a failure of its field's rule, never a silent
 //! zero (the originals defaulted rating to 1.0 and prices to 0.0).
 
+use std::borrow::Cow;
+
 use chrono_tz::Tz;
-use serde_json::{Map, Value};
 
 use crate::event::{Event, EventType};
 use crate::id::event_id;
 use crate::reason::Reason;
+use crate::record::{JsonLine, Raw, Record};
 use crate::time;
 
 /// The source formats of spec/events.md.
@@ -71,13 +73,11 @@ impl SourceFormat {
 
     /// The event time of a raw record (microseconds since the epoch, UTC),
     /// read the cheap way real-time consumers need: no full adaptation.
-    pub fn event_time_micros(self, record: &Map<String, Value>) -> Option<i64> {
+    pub fn event_time_micros<R: Record + ?Sized>(self, record: &R) -> Option<i64> {
         let zone = self.source_zone();
-        self.time_fields().iter().find_map(|k| {
-            record
-                .get(*k)
-                .and_then(Value::as_str)
-                .and_then(|s| time::parse_in_zone(s, zone))
+        self.time_fields().iter().find_map(|k| match record.field(k)? {
+            Raw::Str(s) => time::parse_in_zone(s, zone),
+            _ => None,
         })
     }
 }
@@ -95,14 +95,14 @@ impl Adapter {
 
     /// One JSON line. A line that is not a JSON object is `malformed_json`.
     pub fn adapt_line(&self, line: &str) -> Result<Event, Vec<Reason>> {
-        match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(map)) => self.adapt(&map),
-            _ => Err(vec![Reason::MalformedJson]),
+        match JsonLine::parse(line) {
+            Some(record) => self.adapt(&record),
+            None => Err(vec![Reason::MalformedJson]),
         }
     }
 
     /// One record (a JSON object, or a CSV row read as one).
-    pub fn adapt(&self, r: &Map<String, Value>) -> Result<Event, Vec<Reason>> {
+    pub fn adapt<R: Record + ?Sized>(&self, r: &R) -> Result<Event, Vec<Reason>> {
         let (e, reasons) = self.adapt_partial(r);
         if reasons.is_empty() { Ok(e) } else { Err(reasons) }
     }
@@ -111,7 +111,7 @@ impl Adapter {
     /// (sorted, no repeats). Silver's value rules run on the partial event
     /// too, so that a record reports all its reasons, not only the adapter's.
     /// The event id is derived only when there is no reason.
-    pub fn adapt_partial(&self, r: &Map<String, Value>) -> (Event, Vec<Reason>) {
+    pub fn adapt_partial<R: Record + ?Sized>(&self, r: &R) -> (Event, Vec<Reason>) {
         let mut reasons = Vec::new();
         let mut e = Event::default();
         let zone = self.format.source_zone();
@@ -208,21 +208,21 @@ impl Adapter {
     }
 }
 
-struct Fields<'a> {
-    r: &'a Map<String, Value>,
+struct Fields<'a, R: ?Sized> {
+    r: &'a R,
 }
 
-impl Fields<'_> {
+impl<R: Record + ?Sized> Fields<'_, R> {
     /// Trimmed text; empty strings and nulls are absent; numbers become text.
     fn text(&self, key: &str) -> Option<String> {
-        match self.r.get(key)? {
-            Value::String(s) => {
+        match self.r.field(key)? {
+            Raw::Str(s) => {
                 let t = s.trim();
                 (!t.is_empty()).then(|| t.to_string())
             }
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
+            Raw::Num(n) => Some(n.to_string()),
+            Raw::Bool(b) => Some(b.to_string()),
+            Raw::Null | Raw::Nested => None,
         }
     }
 
@@ -234,7 +234,13 @@ impl Fields<'_> {
     }
 
     fn time(&self, key: &str, zone: Tz, reasons: &mut Vec<Reason>) -> i64 {
-        match self.text(key) {
+        let text = match self.r.field(key) {
+            Some(Raw::Str(s)) => Some(Cow::Borrowed(s.trim())).filter(|s| !s.is_empty()),
+            Some(Raw::Num(n)) => Some(Cow::Owned(n.to_string())),
+            Some(Raw::Bool(b)) => Some(Cow::Owned(b.to_string())),
+            _ => None,
+        };
+        match text {
             None => {
                 reasons.push(Reason::MissingEventTime);
                 0
@@ -247,7 +253,10 @@ impl Fields<'_> {
     }
 
     fn event_type(&self, key: &str, reasons: &mut Vec<Reason>) -> Option<EventType> {
-        let t = self.text(key).and_then(|s| EventType::parse(&s));
+        let t = match self.r.field(key) {
+            Some(Raw::Str(s)) => EventType::parse(s.trim()),
+            _ => None,
+        };
         if t.is_none() {
             reasons.push(Reason::UnknownEventType);
         }
@@ -255,12 +264,12 @@ impl Fields<'_> {
     }
 
     fn number(&self, key: &str, reason: Reason, reasons: &mut Vec<Reason>) -> Option<f64> {
-        let v = match self.r.get(key)? {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) if s.trim().is_empty() => return None,
-            Value::String(s) => s.trim().parse::<f64>().ok(),
-            Value::Null => return None,
-            _ => None,
+        let v = match self.r.field(key)? {
+            Raw::Num(n) => n.as_f64(),
+            Raw::Str(s) if s.trim().is_empty() => return None,
+            Raw::Str(s) => s.trim().parse::<f64>().ok(),
+            Raw::Null => return None,
+            Raw::Bool(_) | Raw::Nested => None,
         };
         match v.filter(|x| x.is_finite()) {
             Some(x) => Some(x),
@@ -282,15 +291,15 @@ impl Fields<'_> {
     }
 
     fn boolean(&self, key: &str) -> Option<bool> {
-        match self.r.get(key)? {
-            Value::Bool(b) => Some(*b),
-            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+        match self.r.field(key)? {
+            Raw::Bool(b) => Some(b),
+            Raw::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => Some(true),
                 "false" | "0" | "no" => Some(false),
                 _ => None,
             },
-            Value::Number(n) => n.as_i64().map(|i| i != 0),
-            _ => None,
+            Raw::Num(n) => n.as_i64().map(|i| i != 0),
+            Raw::Null | Raw::Nested => None,
         }
     }
 }
@@ -298,7 +307,7 @@ impl Fields<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Map, Value, json};
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()

@@ -41,8 +41,13 @@ impl EventType {
 
     /// Parses a canonical name or a source alias (`page_view`, `cart`).
     pub fn parse(s: &str) -> Option<EventType> {
-        let s = s.trim().to_ascii_lowercase();
-        Some(match s.as_str() {
+        let s = s.trim();
+        // Sources write lower case; only the others pay for a copy.
+        EventType::parse_lower(s).or_else(|| EventType::parse_lower(&s.to_ascii_lowercase()))
+    }
+
+    fn parse_lower(s: &str) -> Option<EventType> {
+        Some(match s {
             "view" | "page_view" | "pageview" => EventType::View,
             "add_to_cart" | "cart" | "addtocart" => EventType::AddToCart,
             "remove_from_cart" | "removefromcart" => EventType::RemoveFromCart,

@@ -11,9 +11,11 @@ pub mod lake;
 pub mod metrics;
 pub mod payload;
 pub mod reason;
+pub mod record;
 pub mod source;
 pub mod time;
 
 pub use adapt::{Adapter, SourceFormat};
 pub use event::{Event, EventType};
 pub use reason::Reason;
+pub use record::{JsonLine, Raw, Record};
