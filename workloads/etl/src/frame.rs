@@ -15,13 +15,18 @@ pub const EVENT_DATE: &str = "event_date";
 #[derive(Default)]
 pub struct SilverBatch {
     rows: Vec<(SilverRow, u32)>,
-    source_object: Vec<String>,
+    /// Source objects, run-length encoded: a batch is usually one object, and
+    /// a copy of its key per row was a million allocations per million rows.
+    source_object: Vec<(String, usize)>,
 }
 
 impl SilverBatch {
     pub fn push(&mut self, row: SilverRow, source_object: &str, line: u32) {
         self.rows.push((row, line));
-        self.source_object.push(source_object.to_string());
+        match self.source_object.last_mut() {
+            Some((last, n)) if last == source_object => *n += 1,
+            _ => self.source_object.push((source_object.to_string(), 1)),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -97,7 +102,13 @@ impl SilverBatch {
             text("day_of_week", &|r| Some(r.day_of_week)),
             boolean("is_peak_hour", &|r| Some(r.is_peak_hour)),
             boolean("is_festival_day", &|r| Some(r.is_festival_day)),
-            Column::new("source_object".into(), &self.source_object),
+            Column::new(
+                "source_object".into(),
+                self.source_object
+                    .iter()
+                    .flat_map(|(key, n)| std::iter::repeat_n(key.as_str(), *n))
+                    .collect::<Vec<_>>(),
+            ),
             Column::new(
                 EVENT_DATE.into(),
                 rows.iter().map(|(r, _)| r.event_date.to_string()).collect::<Vec<_>>(),

@@ -1,14 +1,20 @@
 //! One ETL run (spec/silver.md and spec/gold.md, "Incremental processing"):
 //!
 //! 1. list bronze, keep the objects the bookmark has not seen (key + ETag);
-//! 2. parse each new object line by line ([`crate::silver`]); invalid lines
-//!    go to `invalid/ingest_date=.../` with all their reasons;
-//! 3. de-duplicate the new rows against each other (first copy in key and
-//!    line order wins) and against silver from earlier runs;
+//! 2. parse each new object line by line ([`crate::silver`]), valid rows
+//!    spilled to a local Parquet file per object; invalid lines go to
+//!    `invalid/ingest_date=.../` with all their reasons;
+//! 3. de-duplicate the new rows against each other (first copy in delivery
+//!    and line order wins) and against silver from earlier runs, on the keys
+//!    alone: the rows stay in their spills;
 //! 4. rewrite every silver partition (`event_date`) the run touched, as one
-//!    object, from the rows already there plus the new ones;
-//! 5. recompute gold from all of silver, write the objects whose bytes
-//!    changed, delete the ones that no longer exist;
+//!    object, streaming the rows already there and then the new ones (in
+//!    delivery order) from disk to disk;
+//! 5. recompute gold from all of silver with the streaming engine, write the
+//!    objects whose bytes changed, delete the ones that no longer exist;
+//!
+//! Memory therefore grows with the number of event ids (the run's and
+//! silver's, tens of bytes each) and of gold groups, not with whole rows.
 //! 6. register tables and partitions in the Glue catalog;
 //! 7. write the report, then - only when every output is written - the
 //!    bookmark.
@@ -21,6 +27,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use pipegen_events::Reason;
@@ -128,10 +135,15 @@ struct Parsed {
     valid_before_dedupe: u64,
     invalid: Vec<InvalidRecord>,
     spill: Option<PathBuf>,
+    /// The `event_date`s of the spilled rows.
+    dates: BTreeSet<String>,
+    /// Non-null values per column of the spilled rows.
+    non_null: BTreeMap<String, u64>,
 }
 
-/// The position of a row's object in the run's delivery order (not written).
-const ORDER: &str = "_object";
+/// A new row's position in the run: its object's index in delivery order
+/// (high 32 bits) and its line (low 32 bits). Not written.
+const POS: &str = "_pos";
 
 /// Removes the run's scratch directory however the run ends.
 struct Scratch(PathBuf);
@@ -261,10 +273,10 @@ pub async fn run(
             let Some(date) = partition_value(&o.key, EVENT_DATE) else {
                 continue;
             };
-            let bytes = store.get(&o.key).await?.unwrap_or_default();
             let path = mirror_dir.join(format!("{date}.parquet"));
-            work(&path, std::fs::write(&path, bytes))?;
-            mirror.insert(date, path);
+            if store.get_to_file(&o.key, &path).await? {
+                mirror.insert(date, path);
+            }
         }
     }
     timer.lap("read_silver");
@@ -277,53 +289,45 @@ pub async fn run(
     };
     let existing = scan_mirror(&mirror)?;
     let kept_existing = existing.clone().filter(in_delta("source_object").not());
-    let new_rows = if parsed.iter().all(|p| p.spill.is_none()) {
-        crate::frame::empty_silver()?.lazy()
-    } else {
-        concat(
-            parsed
-                .iter()
-                .enumerate()
-                .filter_map(|(i, p)| p.spill.as_ref().map(|s| (i, s)))
-                .map(|(i, p)| Ok(scan(p)?.with_column(lit(i as u32).alias(ORDER))))
-                .collect::<PolarsResult<Vec<_>>>()?,
-            UnionArgs::default(),
-        )?
+    // Only the keys take part: which copy of each event id is first (the
+    // lowest position: object in delivery order, then line), and whether
+    // silver already has it. Rows stay in their spill files; memory grows
+    // with the number of new events' ids, not with their rows.
+    let keep: DataFrame = match scan_new(&parsed, None)? {
+        None => DataFrame::empty_with_schema(&Schema::from_iter([Field::new(POS.into(), DataType::UInt64)])),
+        Some(new_rows) => {
+            let seen = kept_existing
+                .clone()
+                .select([col("event_id"), lit(true).alias("_seen")])
+                .unique(Some(cols(["event_id"])), UniqueKeepStrategy::Any);
+            new_rows
+                .select([col("event_id"), col(POS)])
+                .group_by([col("event_id")])
+                .agg([col(POS).min()])
+                .left_join(seen, col("event_id"), col("event_id"))
+                .filter(col("_seen").is_null())
+                .select([col(POS)])
+                .collect_with_engine(Engine::Streaming)?
+                .unwrap_single()
+        }
     };
-    let seen = kept_existing
-        .clone()
-        .select([col("event_id"), lit(true).alias("_seen")]);
-    let deduped = new_rows
-        .sort([ORDER, LINE], SortMultipleOptions::default().with_maintain_order(true))
-        .unique_stable_generic(Some(vec![col("event_id")]), UniqueKeepStrategy::First)
-        .left_join(seen, col("event_id"), col("event_id"))
-        .filter(col("_seen").is_null())
-        .select([all().exclude_cols(["_seen", LINE, ORDER]).as_expr()])
-        .collect()?;
+    let mut valid_per_object = vec![0u64; parsed.len()];
+    for pos in keep.column(POS)?.u64()?.into_no_null_iter() {
+        valid_per_object[(pos >> 32) as usize] += 1;
+    }
     timer.lap("dedupe");
 
     // Reconciliation, per object.
-    let valid_per_object = count_by(&deduped, "source_object")?;
     let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
-    for p in &parsed {
-        let valid = valid_per_object.get(&p.key).copied().unwrap_or(0);
-        if valid > p.valid_before_dedupe {
-            return Err(EtlError::Reconciliation {
-                key: p.key.clone(),
-                lines: p.lines,
-                valid,
-                invalid: p.invalid.len() as u64,
-                duplicates: 0,
-            });
-        }
+    for (p, &valid) in parsed.iter().zip(&valid_per_object) {
         let r = ObjectReport {
             key: p.key.clone(),
             lines: p.lines,
             valid,
             invalid: p.invalid.len() as u64,
-            duplicates: p.valid_before_dedupe - valid,
+            duplicates: p.valid_before_dedupe.saturating_sub(valid),
         };
-        if !r.reconciles() {
+        if valid > p.valid_before_dedupe || !r.reconciles() {
             return Err(EtlError::Reconciliation {
                 key: r.key,
                 lines: r.lines,
@@ -346,12 +350,7 @@ pub async fn run(
     }
     report.invalid_by_reason = by_reason;
     report.reconciled = true;
-    report.null_columns = deduped
-        .columns()
-        .iter()
-        .filter(|c| deduped.height() > 0 && c.null_count() == deduped.height())
-        .map(|c| c.name().to_string())
-        .collect();
+    report.null_columns = null_columns(&parsed, &keep, report.totals.duplicates)?;
 
     // 2b. The invalid layer: one object per source object, keyed by it.
     for p in &parsed {
@@ -372,8 +371,10 @@ pub async fn run(
     }
     timer.lap("invalid");
 
-    // 4. Rewrite the touched silver partitions.
-    let mut touched: BTreeSet<String> = column_strings(&deduped, EVENT_DATE)?;
+    // 4. Rewrite the touched silver partitions: the rows already there (less
+    //    those of the objects being processed), then the new rows in delivery
+    //    order, streamed from the spills into the partition's one object.
+    let mut touched: BTreeSet<String> = parsed.iter().flat_map(|p| p.dates.iter().cloned()).collect();
     let replaced_dates = existing
         .filter(in_delta("source_object"))
         .select([col(EVENT_DATE)])
@@ -381,15 +382,9 @@ pub async fn run(
         .collect()?;
     touched.extend(column_strings(&replaced_dates, EVENT_DATE)?);
     let silver_columns: Vec<Expr> = silver_table().columns.iter().map(|c| col(c.name)).collect();
-    let mut new_by_date: BTreeMap<String, DataFrame> = split_sorted(&deduped, &[EVENT_DATE])?
-        .into_iter()
-        .map(|(mut values, df)| (values.remove(0), df))
-        .collect();
+    let keep = keep.lazy();
     for date in &touched {
         let mut parts = Vec::new();
-        if let Some(df) = new_by_date.remove(date) {
-            parts.push(df.lazy().select(silver_columns.clone()));
-        }
         if let Some(path) = mirror.get(date) {
             parts.push(
                 scan(path)?
@@ -397,12 +392,27 @@ pub async fn run(
                     .select(silver_columns.clone()),
             );
         }
-        let mut df = concat(parts, UnionArgs::default())?
-            .sort(["event_time", "event_id"], SortMultipleOptions::default())
-            .collect()?;
+        if let Some(new_rows) = scan_new(&parsed, Some(date))? {
+            let first_copies = new_rows.filter(col(EVENT_DATE).eq(lit(date.as_str()))).join(
+                keep.clone(),
+                [col(POS)],
+                [col(POS)],
+                JoinArgs {
+                    maintain_order: MaintainOrderJoin::Left,
+                    ..JoinArgs::new(JoinType::Inner)
+                },
+            );
+            parts.push(first_copies.select(silver_columns.clone()));
+        }
         let key = format!("{}{EVENT_DATE}={date}/part-00000.parquet", opts.silver_prefix);
         let path = mirror_dir.join(format!("{date}.parquet"));
-        if df.height() == 0 {
+        let next = mirror_dir.join(format!("{date}.next.parquet"));
+        if parts.is_empty() {
+            continue;
+        }
+        sink_parquet(concat(parts, UnionArgs::default())?, &next)?;
+        work(&path, std::fs::rename(&next, &path))?;
+        if count_rows(scan(&path)?)? == 0 {
             if !opts.dry_run {
                 store.delete(std::slice::from_ref(&key)).await?;
             }
@@ -410,10 +420,10 @@ pub async fn run(
             mirror.remove(date);
             continue;
         }
-        let bytes = parquet_bytes(&mut df)?;
-        work(&path, std::fs::write(&path, &bytes))?;
-        mirror.insert(date.clone(), path);
-        put(store, opts, &key, bytes).await?;
+        mirror.insert(date.clone(), path.clone());
+        if !opts.dry_run {
+            store.put_file(&key, &path).await?;
+        }
         report.silver_partitions_written.push(date.clone());
     }
     if opts.full_refresh {
@@ -436,7 +446,10 @@ pub async fn run(
     let mut manifest: BTreeMap<String, String> = BTreeMap::new();
     let mut gold_partitions: Vec<(&'static TableDef, Vec<Vec<String>>)> = Vec::new();
     for table in lake::gold_tables() {
-        let df = crate::gold::query(table.name, all_silver.clone())?.collect()?;
+        // The streaming engine: group-bys hold their groups, never all of silver.
+        let df = crate::gold::query(table.name, all_silver.clone())?
+            .collect_with_engine(Engine::Streaming)?
+            .unwrap_single();
         report.gold_rows.insert(table.name.into(), df.height() as u64);
         highlight(table.name, &df, &mut report.highlights)?;
         let mut values_seen = Vec::new();
@@ -581,20 +594,88 @@ fn count_rows(lf: LazyFrame) -> PolarsResult<u64> {
     Ok(df.column("n")?.get(0)?.extract::<u64>().unwrap_or(0))
 }
 
-fn count_by(df: &DataFrame, name: &str) -> PolarsResult<BTreeMap<String, u64>> {
-    let counts = df
-        .clone()
-        .lazy()
-        .group_by([col(name)])
-        .agg([len().cast(DataType::UInt64).alias("n")])
-        .collect()?;
-    let keys = counts.column(name)?.str()?.clone();
-    let ns = counts.column("n")?.u64()?.clone();
-    Ok(keys
+/// The spilled new rows with their [`POS`]: all of them, or those of the
+/// objects with rows on `date` (the caller filters the rows themselves).
+/// `None` when there are none.
+fn scan_new(parsed: &[Parsed], date: Option<&str>) -> PolarsResult<Option<LazyFrame>> {
+    let frames = parsed
         .iter()
-        .zip(ns.iter())
-        .filter_map(|(k, n)| Some((k?.to_string(), n?)))
-        .collect())
+        .enumerate()
+        .filter(|(_, p)| date.is_none_or(|d| p.dates.contains(d)))
+        .filter_map(|(i, p)| p.spill.as_ref().map(|s| (i, s)))
+        .map(|(i, path)| {
+            let pos = (lit((i as u64) << 32) + col(LINE).cast(DataType::UInt64)).alias(POS);
+            Ok(scan(path)?.with_column(pos))
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    if frames.is_empty() {
+        return Ok(None);
+    }
+    concat(frames, UnionArgs::default()).map(Some)
+}
+
+/// The columns that are null in every new row written (none when nothing
+/// was). A column with more non-null values than the duplicates dropped has
+/// a value in silver whatever was dropped, so only the few columns that
+/// could have lost all theirs are counted again, over the rows kept.
+fn null_columns(parsed: &[Parsed], keep: &DataFrame, duplicates: u64) -> PolarsResult<Vec<String>> {
+    if keep.height() == 0 {
+        return Ok(Vec::new());
+    }
+    let mut non_null: BTreeMap<&str, u64> = BTreeMap::new();
+    for p in parsed {
+        for (name, n) in &p.non_null {
+            *non_null.entry(name.as_str()).or_default() += n;
+        }
+    }
+    let mut null = Vec::new();
+    let mut recount = Vec::new();
+    for (name, n) in non_null {
+        if n == 0 {
+            null.push(name.to_string());
+        } else if n <= duplicates {
+            recount.push(name);
+        }
+    }
+    if let (false, Some(new_rows)) = (recount.is_empty(), scan_new(parsed, None)?) {
+        let counts = new_rows
+            .join(
+                keep.clone().lazy(),
+                [col(POS)],
+                [col(POS)],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .select(recount.iter().map(|c| col(*c).count()).collect::<Vec<_>>())
+            .collect()?;
+        for c in recount {
+            if counts.column(c)?.get(0)?.extract::<u64>() == Some(0) {
+                null.push(c.to_string());
+            }
+        }
+        null.sort();
+    }
+    // In the frame's column order, as before.
+    let order: Vec<&str> = silver_table().columns.iter().map(|c| c.name).collect();
+    null.sort_by_key(|c| order.iter().position(|o| o == c).unwrap_or(usize::MAX));
+    Ok(null)
+}
+
+/// Streams a query into a Zstd Parquet file (the streaming engine: the
+/// partition is never whole in memory).
+fn sink_parquet(lf: LazyFrame, path: &Path) -> PolarsResult<()> {
+    let options = ParquetWriteOptions {
+        compression: ParquetCompression::Zstd(None),
+        ..ParquetWriteOptions::default()
+    };
+    lf.sink(
+        SinkDestination::File {
+            target: SinkTarget::Path(PlRefPath::new(path.to_string_lossy().as_ref())),
+        },
+        FileWriteFormat::Parquet(Arc::new(options)),
+        UnifiedSinkArgs::default(),
+    )?
+    .collect_with_engine(Engine::Streaming)?;
+    Ok(())
 }
 
 fn column_strings(df: &DataFrame, name: &str) -> PolarsResult<BTreeSet<String>> {
@@ -723,6 +804,8 @@ fn parse_object(
                 key: obj.key.clone(),
                 lines: 1,
                 valid_before_dedupe: 0,
+                dates: BTreeSet::new(),
+                non_null: BTreeMap::new(),
                 invalid: vec![InvalidRecord {
                     raw_line: format!(
                         "<{} bytes that are not valid gzip: {e}; the object is kept in bronze>",
@@ -767,10 +850,18 @@ fn parse_object(
         }
     }
     let valid = batch.len() as u64;
+    let mut dates = BTreeSet::new();
+    let mut non_null = BTreeMap::new();
     let spill = if batch.is_empty() {
         None
     } else {
         let mut df = batch.into_frame()?;
+        dates = column_strings(&df, EVENT_DATE)?;
+        for c in df.columns() {
+            if c.name() != LINE {
+                non_null.insert(c.name().to_string(), (c.len() - c.null_count()) as u64);
+            }
+        }
         let file = work(spill, std::fs::File::create(spill))?;
         ParquetWriter::new(file)
             .with_compression(ParquetCompression::Uncompressed)
@@ -783,6 +874,8 @@ fn parse_object(
         valid_before_dedupe: valid,
         invalid,
         spill,
+        dates,
+        non_null,
     })
 }
 

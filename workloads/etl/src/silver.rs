@@ -8,8 +8,7 @@
 //! what needs many rows (de-duplication, partitions, gold).
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike};
-use pipegen_events::{Adapter, Event, EventType, Reason};
-use serde_json::Value;
+use pipegen_events::{Adapter, Event, EventType, JsonLine, Raw, Reason, Record};
 
 use crate::settings::Settings;
 
@@ -48,16 +47,15 @@ pub struct SilverRow {
 /// batch was ingested (the reference of `future_event_time`): the record's
 /// `_arrival_time` when ingest stamped one, else the caller's fallback.
 pub fn clean_line(settings: &Settings, line: &str, fallback_ingest_micros: i64) -> Result<SilverRow, Vec<Reason>> {
-    let map = match serde_json::from_str::<Value>(line) {
-        Ok(Value::Object(map)) => map,
-        _ => return Err(vec![Reason::MalformedJson]),
+    let Some(record) = JsonLine::parse(line) else {
+        return Err(vec![Reason::MalformedJson]);
     };
-    let ingest = map
-        .get("_arrival_time")
-        .and_then(Value::as_str)
-        .and_then(pipegen_events::time::parse_utc)
-        .unwrap_or(fallback_ingest_micros);
-    let (event, reasons) = Adapter::new(settings.format).adapt_partial(&map);
+    let ingest = match record.field("_arrival_time") {
+        Some(Raw::Str(s)) => pipegen_events::time::parse_utc(s),
+        _ => None,
+    }
+    .unwrap_or(fallback_ingest_micros);
+    let (event, reasons) = Adapter::new(settings.format).adapt_partial(&record);
     clean_event(settings, event, reasons, ingest)
 }
 

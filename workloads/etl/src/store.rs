@@ -175,6 +175,79 @@ impl Store {
     }
 
     /// Deletes objects (missing ones are fine), in batches of 1,000.
+    /// Writes a local file to `key` without holding it in memory (a silver
+    /// partition can be gigabytes).
+    pub async fn put_file(&self, key: &str, source: &Path) -> Result<(), StoreError> {
+        if self.writes_left.load(Ordering::SeqCst) >= 0 && self.writes_left.fetch_sub(1, Ordering::SeqCst) <= 0 {
+            return Err(StoreError::Injected { key: key.into() });
+        }
+        let file = |path: &Path, source| StoreError::File {
+            path: path.display().to_string(),
+            source,
+        };
+        match &self.backend {
+            Backend::S3 { client, bucket } => {
+                let body = ByteStream::from_path(source).await.map_err(|e| StoreError::S3 {
+                    bucket: bucket.clone(),
+                    key: key.into(),
+                    message: format!("{}: {e}", source.display()),
+                })?;
+                client
+                    .put_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .body(body)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| s3_error(bucket, key, e))
+            }
+            Backend::Dir { root } => {
+                let path = root.join(key);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| file(parent, e))?;
+                }
+                let tmp = path.with_extension("partial");
+                std::fs::copy(source, &tmp).map_err(|e| file(&tmp, e))?;
+                std::fs::rename(&tmp, &path).map_err(|e| file(&path, e))
+            }
+        }
+    }
+
+    /// Copies `key` into a local file, streaming; `false` when there is no such key.
+    pub async fn get_to_file(&self, key: &str, target: &Path) -> Result<bool, StoreError> {
+        let file = |source| StoreError::File {
+            path: target.display().to_string(),
+            source,
+        };
+        match &self.backend {
+            Backend::S3 { client, bucket } => match client.get_object().bucket(bucket).key(key).send().await {
+                Ok(o) => {
+                    use std::io::Write;
+                    let mut out = std::io::BufWriter::new(std::fs::File::create(target).map_err(file)?);
+                    let mut body = o.body;
+                    while let Some(chunk) = body.next().await {
+                        let chunk = chunk.map_err(|e| StoreError::S3 {
+                            bucket: bucket.clone(),
+                            key: key.into(),
+                            message: e.to_string(),
+                        })?;
+                        out.write_all(&chunk).map_err(file)?;
+                    }
+                    out.flush().map_err(file)?;
+                    Ok(true)
+                }
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(false),
+                Err(e) => Err(s3_error(bucket, key, e)),
+            },
+            Backend::Dir { root } => match std::fs::copy(root.join(key), target) {
+                Ok(_) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(file(e)),
+            },
+        }
+    }
+
     pub async fn delete(&self, keys: &[String]) -> Result<(), StoreError> {
         match &self.backend {
             Backend::S3 { client, bucket } => {
