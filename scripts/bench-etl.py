@@ -24,8 +24,10 @@ TARGET = ROOT / "target" / "release"
 WORK = ROOT / "target" / "bench-etl"
 
 
-def measured(cmd, env=None):
-    """Runs cmd; returns (seconds, peak RSS in MB of that child, stdout)."""
+def measured(cmd, env=None, fatal=True):
+    """Runs cmd; returns (seconds, peak RSS in MB of that child, stdout), or
+    None when a peer (fatal=False) fails, so one peer running out of memory
+    does not lose the rows already measured."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
     # A fresh wrapper process per command, so ru_maxrss is this command's peak.
@@ -38,7 +40,11 @@ def measured(cmd, env=None):
     r = subprocess.run(wrapper, capture_output=True, text=True, env=env)
     dt = time.perf_counter() - t
     if r.returncode != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{r.stderr[-3000:]}")
+        message = f"failed: {' '.join(cmd)}\n{r.stderr[-3000:]}"
+        if fatal:
+            sys.exit(message)
+        print(f"# {message}", file=sys.stderr)
+        return None
     out, _, rss = r.stdout.rpartition("@@RSS")
     return dt, int(rss.strip()) / 1024, out
 
@@ -51,12 +57,12 @@ def duckdb_run(bronze_glob, out, zone):
     py = ROOT / ".venv" / "bench" / "bin" / "python"
     code = ("import duckdb,sys;c=duckdb.connect();c.execute(\"SET threads=%d\");"
             "c.execute(open(sys.argv[1]).read())" % os.cpu_count())
-    return measured([str(py), "-c", code, str(script)])
+    return measured([str(py), "-c", code, str(script)], fatal=False)
 
 
 def spark_run(bronze_glob, out, zone):
     py = ROOT / ".venv" / "bench" / "bin" / "python"
-    return measured([str(py), str(ROOT / "bench" / "etl_spark.py"), bronze_glob, str(out), zone])
+    return measured([str(py), str(ROOT / "bench" / "etl_spark.py"), bronze_glob, str(out), zone], fatal=False)
 
 
 def main():
@@ -95,20 +101,23 @@ def main():
             shutil.rmtree(duck_out, ignore_errors=True)
             duck_out.mkdir()
             glob = str(lake / "bronze" / "events" / "**" / "*.jsonl.gz")
-            t_duck, rss_duck, _ = duckdb_run(glob, duck_out, zone)
+            duck = duckdb_run(glob, duck_out, zone)
             spark = ""
             if a.spark and n <= 1_000_000:
                 spark_out = case / "spark"
                 shutil.rmtree(spark_out, ignore_errors=True)
-                t_spark, _, _ = spark_run(glob, spark_out, zone)
-                spark = f"{t_spark:.1f} s ({t_spark / t_full:.1f}x)"
-            rows.append((profile, n, lines, t_full, rss_full, t_empty, t_duck, rss_duck, spark))
-            print(f"# {profile} {n:,}: pipegen {t_full:.2f} s, duckdb {t_duck:.2f} s", file=sys.stderr)
+                measured_spark = spark_run(glob, spark_out, zone)
+                spark = (f"{measured_spark[0]:.1f} s ({measured_spark[0] / t_full:.1f}x)"
+                         if measured_spark else "failed")
+            rows.append((profile, n, lines, t_full, rss_full, t_empty, duck, spark))
+            print(f"# {profile} {n:,}: pipegen {t_full:.2f} s, {rss_full:,.0f} MB; duckdb "
+                  + (f"{duck[0]:.2f} s, {duck[1]:,.0f} MB" if duck else "failed"), file=sys.stderr)
     print("| profile | events | lines | pipegen full run | events/s | peak RSS | empty delta | DuckDB | DuckDB RSS | DuckDB / pipegen | Spark local (x pipegen) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for p, n, lines, tf, rf, te, td, rd, sp in rows:
+    for p, n, lines, tf, rf, te, duck, sp in rows:
+        peer = f"{duck[0]:.2f} s | {duck[1]:,.0f} MB | {duck[0] / tf:.2f}x" if duck else "failed | - | -"
         print(f"| {p} | {n:,} | {lines:,} | {tf:.2f} s | {lines / tf:,.0f} | {rf:,.0f} MB | {te * 1000:.0f} ms | "
-              f"{td:.2f} s | {rd:,.0f} MB | {td / tf:.2f}x | {sp or '-'} |")
+              f"{peer} | {sp or '-'} |")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,11 @@ impl SilverBatch {
             Column::new(name.into(), rows.iter().map(|(r, _)| f(r)).collect::<Vec<_>>())
                 .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
         };
+        // A batch spans a day or two: format each date once, not per row.
+        let mut dates = std::collections::BTreeMap::new();
+        for (r, _) in rows {
+            dates.entry(r.event_date).or_insert_with(|| r.event_date.to_string());
+        }
         let clamp = |q: Option<i64>| q.map(|q| q.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
         let columns = vec![
             text("event_id", &|r| Some(r.event.event_id.as_str())),
@@ -111,7 +116,9 @@ impl SilverBatch {
             ),
             Column::new(
                 EVENT_DATE.into(),
-                rows.iter().map(|(r, _)| r.event_date.to_string()).collect::<Vec<_>>(),
+                rows.iter()
+                    .map(|(r, _)| dates[&r.event_date].as_str())
+                    .collect::<Vec<_>>(),
             ),
             Column::new(LINE.into(), rows.iter().map(|(_, l)| *l).collect::<Vec<_>>()),
         ];

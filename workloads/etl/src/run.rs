@@ -795,34 +795,52 @@ fn parse_object(
     run_id: &str,
     spill: &Path,
 ) -> Result<Parsed, EtlError> {
-    let text: Vec<u8> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(bytes.len() * 8);
-        if let Err(e) = flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out) {
-            // A corrupt object must not block every later run: it counts as
-            // one invalid record pointing at the object, which stays in bronze.
-            return Ok(Parsed {
-                key: obj.key.clone(),
-                lines: 1,
-                valid_before_dedupe: 0,
-                dates: BTreeSet::new(),
-                non_null: BTreeMap::new(),
-                invalid: vec![InvalidRecord {
-                    raw_line: format!(
-                        "<{} bytes that are not valid gzip: {e}; the object is kept in bronze>",
-                        bytes.len()
-                    ),
-                    source_key: obj.key.clone(),
-                    line_number: 0,
-                    reasons: vec![Reason::MalformedJson],
-                    run_id: run_id.into(),
-                }],
-                spill: None,
-            });
-        }
-        out
-    } else {
-        bytes.to_vec()
-    };
+    // The decompressed text goes into a buffer each parsing thread keeps:
+    // a fresh one per object faulted in megabytes of new pages each time.
+    thread_local! {
+        static TEXT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    TEXT.with_borrow_mut(|buf| {
+        buf.clear();
+        let text: &[u8] = if bytes.starts_with(&[0x1f, 0x8b]) {
+            if let Err(e) = flate2::read::MultiGzDecoder::new(bytes).read_to_end(buf) {
+                // A corrupt object must not block every later run: it counts as
+                // one invalid record pointing at the object, which stays in bronze.
+                return Ok(Parsed {
+                    key: obj.key.clone(),
+                    lines: 1,
+                    valid_before_dedupe: 0,
+                    dates: BTreeSet::new(),
+                    non_null: BTreeMap::new(),
+                    invalid: vec![InvalidRecord {
+                        raw_line: format!(
+                            "<{} bytes that are not valid gzip: {e}; the object is kept in bronze>",
+                            bytes.len()
+                        ),
+                        source_key: obj.key.clone(),
+                        line_number: 0,
+                        reasons: vec![Reason::MalformedJson],
+                        run_id: run_id.into(),
+                    }],
+                    spill: None,
+                });
+            }
+            buf
+        } else {
+            bytes
+        };
+        parse_text(settings, obj, text, run_id, spill)
+    })
+}
+
+/// Silver's rules over every non-blank line of an object's text.
+fn parse_text(
+    settings: &Settings,
+    obj: &ObjectInfo,
+    text: &[u8],
+    run_id: &str,
+    spill: &Path,
+) -> Result<Parsed, EtlError> {
     let fallback = ingest_micros(obj);
     let mut batch = SilverBatch::default();
     let mut invalid = Vec::new();
