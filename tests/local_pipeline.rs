@@ -182,7 +182,10 @@ fn flashcommerce_up_matches_the_simulators_ground_truth_and_down_leaves_nothing(
         let shown: f64 = words[0].parse().unwrap();
         let orders: f64 = words[2].parse().unwrap();
         let bound = 0.005 * orders + 0.0051;
-        assert!((row[5].as_f64().unwrap() - shown).abs() <= bound, "{h} vs {row:?}: more than {bound}");
+        assert!(
+            (row[5].as_f64().unwrap() - shown).abs() <= bound,
+            "{h} vs {row:?}: more than {bound}"
+        );
         assert_eq!(row[6].as_i64().unwrap().to_string(), words[2], "{h} vs {row:?}");
     }
     let (code, out, err) = pipegen(&[
