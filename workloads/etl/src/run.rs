@@ -976,13 +976,16 @@ mod tests {
 }
 
 /// The rows `highlights` shows: products and cities by revenue, across sellers.
+/// Cities come from geo_heatmap, already one row per city: summing
+/// city_sales' per-seller totals, each rounded to the cent, would show a
+/// total cents away from the one `revenue_by_city` returns.
 fn highlight(table: &str, df: &DataFrame, out: &mut crate::report::Highlights) -> PolarsResult<()> {
     let (key, target) = match table {
         "product_metrics" => ("product_name", &mut out.top_products),
-        "city_sales" => ("city", &mut out.revenue_by_city),
+        "geo_heatmap" => ("city", &mut out.revenue_by_city),
         _ => return Ok(()),
     };
-    let count = if table == "city_sales" {
+    let count = if table == "geo_heatmap" {
         "total_orders"
     } else {
         "total_quantity"
@@ -1008,7 +1011,7 @@ fn highlight(table: &str, df: &DataFrame, out: &mut crate::report::Highlights) -
             names.get(i).unwrap_or("-"),
             revenue.get(i).unwrap_or(0.0),
             counts.get(i).unwrap_or(0),
-            if table == "city_sales" { "orders" } else { "units" }
+            if table == "geo_heatmap" { "orders" } else { "units" }
         ));
     }
     Ok(())

@@ -80,15 +80,11 @@ impl<'a> JsonLine<'a> {
 }
 
 impl Record for JsonLine<'_> {
-    /// A scan from the end (the last of repeated keys counts), comparing
-    /// lengths first: a line has a few dozen short keys, where this beats
-    /// sorting them for a binary search or hashing them.
+    /// A scan from the end (the last of repeated keys counts): a line has a
+    /// few dozen short keys, where this beats sorting them for a binary
+    /// search or hashing them.
     fn field(&self, key: &str) -> Option<Raw<'_>> {
-        let (_, slot) = self
-            .fields
-            .iter()
-            .rev()
-            .find(|(k, _)| k.len() == key.len() && k.as_ref() == key)?;
+        let (_, slot) = self.fields.iter().rev().find(|(k, _)| k == key)?;
         Some(match slot {
             Slot::Str(s) => Raw::Str(s),
             Slot::Num(n) => Raw::Num(n),
