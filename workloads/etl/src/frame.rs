@@ -21,6 +21,13 @@ pub struct SilverBatch {
 }
 
 impl SilverBatch {
+    pub fn with_capacity(rows: usize) -> SilverBatch {
+        SilverBatch {
+            rows: Vec::with_capacity(rows),
+            source_object: Vec::new(),
+        }
+    }
+
     pub fn push(&mut self, row: SilverRow, source_object: &str, line: u32) {
         self.rows.push((row, line));
         match self.source_object.last_mut() {

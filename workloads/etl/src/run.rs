@@ -230,15 +230,20 @@ pub async fn run(
     work(&spill_dir, std::fs::create_dir_all(&spill_dir))?;
     work(&mirror_dir, std::fs::create_dir_all(&mirror_dir))?;
 
-    // 2. Parse the new objects, a few at a time.
-    let mut parsed: Vec<Parsed> = Vec::with_capacity(delta.len());
-    for (chunk_index, chunk) in delta.chunks(opts.parallel_objects.max(1)).enumerate() {
-        let mut tasks = tokio::task::JoinSet::new();
-        for (i, obj) in chunk.iter().enumerate() {
-            let index = chunk_index * opts.parallel_objects.max(1) + i;
+    // 2. Parse the new objects, a few at a time: a window of downloads and
+    //    parses in flight, refilled as each finishes (waiting for a whole
+    //    batch to finish left a core idle behind its slowest object).
+    let width = opts.parallel_objects.max(1);
+    let mut slots: Vec<Option<Parsed>> = delta.iter().map(|_| None).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut next = 0;
+    while next < delta.len() || !tasks.is_empty() {
+        while next < delta.len() && tasks.len() < width {
+            let index = next;
+            next += 1;
             let store = store.clone();
             let settings = settings.clone();
-            let obj = obj.clone();
+            let obj = delta[index].clone();
             let run_id = opts.run_id.clone();
             let spill = spill_dir.join(format!("{index:08}.parquet"));
             tasks.spawn(async move {
@@ -249,13 +254,12 @@ pub async fn run(
                     .map(|p| (index, p))
             });
         }
-        let mut done = Vec::new();
-        while let Some(r) = tasks.join_next().await {
-            done.push(r.map_err(|e| EtlError::Task(e.to_string()))??);
+        if let Some(r) = tasks.join_next().await {
+            let (index, p) = r.map_err(|e| EtlError::Task(e.to_string()))??;
+            slots[index] = Some(p);
         }
-        done.sort_by_key(|(i, _)| *i);
-        parsed.extend(done.into_iter().map(|(_, p)| p));
     }
+    let parsed: Vec<Parsed> = slots.into_iter().map(|p| p.expect("every object was parsed")).collect();
     timer.lap("parse");
 
     // 3. Silver as it was (rows of the objects being processed are dropped:
@@ -289,31 +293,56 @@ pub async fn run(
     };
     let existing = scan_mirror(&mirror)?;
     let kept_existing = existing.clone().filter(in_delta("source_object").not());
-    // Only the keys take part: which copy of each event id is first (the
-    // lowest position: object in delivery order, then line), and whether
-    // silver already has it. Rows stay in their spill files; memory grows
-    // with the number of new events' ids, not with their rows.
-    let keep: DataFrame = match scan_new(&parsed, None)? {
+    // Only the keys take part. The result is the positions of the copies
+    // not kept: every copy of an event id after its first (the lowest
+    // position: object in delivery order, then line), and every copy of an
+    // id silver already has. Rows stay in their spill files; memory grows
+    // with the number of new events' ids, and the result with the
+    // duplicates only (a list of every kept position was as long as the run).
+    let dropped: DataFrame = match scan_new(&parsed, None)? {
         None => DataFrame::empty_with_schema(&Schema::from_iter([Field::new(POS.into(), DataType::UInt64)])),
         Some(new_rows) => {
             let seen = kept_existing
                 .clone()
                 .select([col("event_id"), lit(true).alias("_seen")])
                 .unique(Some(cols(["event_id"])), UniqueKeepStrategy::Any);
-            new_rows
-                .select([col("event_id"), col(POS)])
+            let ids = new_rows.select([col("event_id"), col(POS)]);
+            let repeated = ids
+                .clone()
                 .group_by([col("event_id")])
-                .agg([col(POS).min()])
+                .agg([col(POS).min().alias("_first"), col(POS).count().alias("_copies")])
                 .left_join(seen, col("event_id"), col("event_id"))
-                .filter(col("_seen").is_null())
-                .select([col(POS)])
-                .collect_with_engine(Engine::Streaming)?
-                .unwrap_single()
+                .filter(col("_copies").gt(lit(1)).or(col("_seen").is_not_null()));
+            ids.join(
+                repeated,
+                [col("event_id")],
+                [col("event_id")],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .filter(col("_seen").is_not_null().or(col(POS).neq(col("_first"))))
+            .select([col(POS)])
+            .collect_with_engine(Engine::Streaming)?
+            .unwrap_single()
         }
     };
-    let mut valid_per_object = vec![0u64; parsed.len()];
-    for pos in keep.column(POS)?.u64()?.into_no_null_iter() {
-        valid_per_object[(pos >> 32) as usize] += 1;
+    // The lines dropped from each object's spill, by object index.
+    let mut dropped_lines: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+    for pos in dropped.column(POS)?.u64()?.into_no_null_iter() {
+        dropped_lines.entry((pos >> 32) as usize).or_default().push(pos as u32);
+    }
+    let mut valid_per_object = Vec::with_capacity(parsed.len());
+    for (i, p) in parsed.iter().enumerate() {
+        let dropped = dropped_lines.get(&i).map_or(0, |l| l.len() as u64);
+        if dropped > p.valid_before_dedupe {
+            return Err(EtlError::Reconciliation {
+                key: p.key.clone(),
+                lines: p.lines,
+                valid: 0,
+                invalid: p.invalid.len() as u64,
+                duplicates: dropped,
+            });
+        }
+        valid_per_object.push(p.valid_before_dedupe - dropped);
     }
     timer.lap("dedupe");
 
@@ -327,7 +356,7 @@ pub async fn run(
             invalid: p.invalid.len() as u64,
             duplicates: p.valid_before_dedupe.saturating_sub(valid),
         };
-        if valid > p.valid_before_dedupe || !r.reconciles() {
+        if !r.reconciles() {
             return Err(EtlError::Reconciliation {
                 key: r.key,
                 lines: r.lines,
@@ -350,7 +379,7 @@ pub async fn run(
     }
     report.invalid_by_reason = by_reason;
     report.reconciled = true;
-    report.null_columns = null_columns(&parsed, &keep, report.totals.duplicates)?;
+    report.null_columns = null_columns(&parsed, &dropped, report.totals.valid, report.totals.duplicates)?;
 
     // 2b. The invalid layer: one object per source object, keyed by it.
     for p in &parsed {
@@ -382,7 +411,6 @@ pub async fn run(
         .collect()?;
     touched.extend(column_strings(&replaced_dates, EVENT_DATE)?);
     let silver_columns: Vec<Expr> = silver_table().columns.iter().map(|c| col(c.name)).collect();
-    let keep = keep.lazy();
     for date in &touched {
         let mut parts = Vec::new();
         if let Some(path) = mirror.get(date) {
@@ -392,17 +420,20 @@ pub async fn run(
                     .select(silver_columns.clone()),
             );
         }
-        if let Some(new_rows) = scan_new(&parsed, Some(date))? {
-            let first_copies = new_rows.filter(col(EVENT_DATE).eq(lit(date.as_str()))).join(
-                keep.clone(),
-                [col(POS)],
-                [col(POS)],
-                JoinArgs {
-                    maintain_order: MaintainOrderJoin::Left,
-                    ..JoinArgs::new(JoinType::Inner)
-                },
-            );
-            parts.push(first_copies.select(silver_columns.clone()));
+        for (i, p) in parsed.iter().enumerate().filter(|(_, p)| p.dates.contains(date)) {
+            let Some(spill) = &p.spill else { continue };
+            let mut rows = scan(spill)?;
+            if p.dates.len() > 1 {
+                rows = rows.filter(col(EVENT_DATE).eq(lit(date.as_str())));
+            }
+            if let Some(lines) = dropped_lines.get(&i) {
+                rows = rows.filter(
+                    col(LINE)
+                        .is_in(lit(Series::new("dropped".into(), lines)).implode(false), false)
+                        .not(),
+                );
+            }
+            parts.push(rows.select(silver_columns.clone()));
         }
         let key = format!("{}{EVENT_DATE}={date}/part-00000.parquet", opts.silver_prefix);
         let path = mirror_dir.join(format!("{date}.parquet"));
@@ -445,11 +476,15 @@ pub async fn run(
     let old_manifest: BTreeMap<String, String> = read_json(store, &opts.gold_manifest_key()).await?.unwrap_or_default();
     let mut manifest: BTreeMap<String, String> = BTreeMap::new();
     let mut gold_partitions: Vec<(&'static TableDef, Vec<Vec<String>>)> = Vec::new();
-    for table in lake::gold_tables() {
-        // The streaming engine: group-bys hold their groups, never all of silver.
-        let df = crate::gold::query(table.name, all_silver.clone())?
-            .collect_with_engine(Engine::Streaming)?
-            .unwrap_single();
+    // All 15 queries in one plan on the streaming engine: polars shares the
+    // scans the queries have in common (a 1 M-event run opened the silver
+    // mirror 9 times instead of 20 with one query at a time), and the
+    // group-bys hold their groups, never all of silver.
+    let plans = lake::gold_tables()
+        .map(|t| Ok(crate::gold::query(t.name, all_silver.clone())?.logical_plan))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let frames = LazyFrame::collect_all_with_engine(plans, Engine::Streaming, OptFlags::default())?;
+    for (table, df) in lake::gold_tables().zip(frames) {
         report.gold_rows.insert(table.name.into(), df.height() as u64);
         highlight(table.name, &df, &mut report.highlights)?;
         let mut values_seen = Vec::new();
@@ -618,8 +653,8 @@ fn scan_new(parsed: &[Parsed], date: Option<&str>) -> PolarsResult<Option<LazyFr
 /// was). A column with more non-null values than the duplicates dropped has
 /// a value in silver whatever was dropped, so only the few columns that
 /// could have lost all theirs are counted again, over the rows kept.
-fn null_columns(parsed: &[Parsed], keep: &DataFrame, duplicates: u64) -> PolarsResult<Vec<String>> {
-    if keep.height() == 0 {
+fn null_columns(parsed: &[Parsed], dropped: &DataFrame, kept: u64, duplicates: u64) -> PolarsResult<Vec<String>> {
+    if kept == 0 {
         return Ok(Vec::new());
     }
     let mut non_null: BTreeMap<&str, u64> = BTreeMap::new();
@@ -638,13 +673,9 @@ fn null_columns(parsed: &[Parsed], keep: &DataFrame, duplicates: u64) -> PolarsR
         }
     }
     if let (false, Some(new_rows)) = (recount.is_empty(), scan_new(parsed, None)?) {
+        let dropped = dropped.column(POS)?.as_materialized_series().clone();
         let counts = new_rows
-            .join(
-                keep.clone().lazy(),
-                [col(POS)],
-                [col(POS)],
-                JoinArgs::new(JoinType::Inner),
-            )
+            .filter(col(POS).is_in(lit(dropped).implode(false), false).not())
             .select(recount.iter().map(|c| col(*c).count()).collect::<Vec<_>>())
             .collect()?;
         for c in recount {
@@ -833,6 +864,11 @@ fn parse_object(
     })
 }
 
+/// The number of lines in `text` (a last line without a newline included).
+fn memchr_count(text: &[u8]) -> usize {
+    text.iter().filter(|b| **b == b'\n').count() + 1
+}
+
 /// Silver's rules over every non-blank line of an object's text.
 fn parse_text(
     settings: &Settings,
@@ -842,7 +878,9 @@ fn parse_text(
     spill: &Path,
 ) -> Result<Parsed, EtlError> {
     let fallback = ingest_micros(obj);
-    let mut batch = SilverBatch::default();
+    // Room for every line up front: growing the batch by doubling copied
+    // megabytes of rows (and faulted in fresh pages) several times per object.
+    let mut batch = SilverBatch::with_capacity(memchr_count(text));
     let mut invalid = Vec::new();
     let mut lines = 0u64;
     for (i, raw) in text.split(|b| *b == b'\n').enumerate() {
@@ -881,8 +919,17 @@ fn parse_text(
             }
         }
         let file = work(spill, std::fs::File::create(spill))?;
+        // Scratch, read back once in full: no compression, no statistics.
+        let no_statistics = StatisticsOptions {
+            min_value: false,
+            max_value: false,
+            distinct_count: false,
+            null_count: false,
+            binary_statistics_truncate_length: None,
+        };
         ParquetWriter::new(file)
             .with_compression(ParquetCompression::Uncompressed)
+            .with_statistics(no_statistics)
             .finish(&mut df)?;
         Some(spill.to_path_buf())
     };
