@@ -299,7 +299,7 @@ pub async fn run(
     // id silver already has. Rows stay in their spill files; memory grows
     // with the number of new events' ids, and the result with the
     // duplicates only (a list of every kept position was as long as the run).
-    let dropped: DataFrame = match scan_new(&parsed, None)? {
+    let dropped: DataFrame = match scan_new(&parsed)? {
         None => DataFrame::empty_with_schema(&Schema::from_iter([Field::new(POS.into(), DataType::UInt64)])),
         Some(new_rows) => {
             let seen = kept_existing
@@ -629,14 +629,11 @@ fn count_rows(lf: LazyFrame) -> PolarsResult<u64> {
     Ok(df.column("n")?.get(0)?.extract::<u64>().unwrap_or(0))
 }
 
-/// The spilled new rows with their [`POS`]: all of them, or those of the
-/// objects with rows on `date` (the caller filters the rows themselves).
-/// `None` when there are none.
-fn scan_new(parsed: &[Parsed], date: Option<&str>) -> PolarsResult<Option<LazyFrame>> {
+/// All the spilled new rows with their [`POS`]; `None` when there are none.
+fn scan_new(parsed: &[Parsed]) -> PolarsResult<Option<LazyFrame>> {
     let frames = parsed
         .iter()
         .enumerate()
-        .filter(|(_, p)| date.is_none_or(|d| p.dates.contains(d)))
         .filter_map(|(i, p)| p.spill.as_ref().map(|s| (i, s)))
         .map(|(i, path)| {
             let pos = (lit((i as u64) << 32) + col(LINE).cast(DataType::UInt64)).alias(POS);
@@ -672,7 +669,7 @@ fn null_columns(parsed: &[Parsed], dropped: &DataFrame, kept: u64, duplicates: u
             recount.push(name);
         }
     }
-    if let (false, Some(new_rows)) = (recount.is_empty(), scan_new(parsed, None)?) {
+    if let (false, Some(new_rows)) = (recount.is_empty(), scan_new(parsed)?) {
         let dropped = dropped.column(POS)?.as_materialized_series().clone();
         let counts = new_rows
             .filter(col(POS).is_in(lit(dropped).implode(false), false).not())
@@ -865,7 +862,7 @@ fn parse_object(
 }
 
 /// The number of lines in `text` (a last line without a newline included).
-fn memchr_count(text: &[u8]) -> usize {
+fn line_count(text: &[u8]) -> usize {
     text.iter().filter(|b| **b == b'\n').count() + 1
 }
 
@@ -880,7 +877,7 @@ fn parse_text(
     let fallback = ingest_micros(obj);
     // Room for every line up front: growing the batch by doubling copied
     // megabytes of rows (and faulted in fresh pages) several times per object.
-    let mut batch = SilverBatch::with_capacity(memchr_count(text));
+    let mut batch = SilverBatch::with_capacity(line_count(text));
     let mut invalid = Vec::new();
     let mut lines = 0u64;
     for (i, raw) in text.split(|b| *b == b'\n').enumerate() {
