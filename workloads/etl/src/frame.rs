@@ -1,39 +1,33 @@
 //! Silver rows into polars frames with exactly the columns and types of the
 //! `silver_events` table in `pipegen_events::lake` (what the Glue catalog
-//! declares), plus the `event_date` partition column and the line number used
-//! to keep the first copy of a duplicate.
+//! declares), plus the `event_date` partition column.
 
 use polars::prelude::*;
 
 use crate::silver::SilverRow;
 
-/// The line of a row in its source object (not written to silver).
-pub const LINE: &str = "_line";
 pub const EVENT_DATE: &str = "event_date";
 
-/// Column builder for a batch of silver rows.
+/// Column builder for the silver rows of one source object, in line order.
 #[derive(Default)]
 pub struct SilverBatch {
-    rows: Vec<(SilverRow, u32)>,
-    /// Source objects, run-length encoded: a batch is usually one object, and
-    /// a copy of its key per row was a million allocations per million rows.
-    source_object: Vec<(String, usize)>,
+    rows: Vec<SilverRow>,
+    /// The key of the bronze object every row comes from.
+    source_object: String,
 }
 
 impl SilverBatch {
-    pub fn with_capacity(rows: usize) -> SilverBatch {
+    /// Room for `rows` rows up front: growing by doubling copied megabytes
+    /// of rows (and faulted in fresh pages) several times per object.
+    pub fn new(source_object: &str, rows: usize) -> SilverBatch {
         SilverBatch {
             rows: Vec::with_capacity(rows),
-            source_object: Vec::new(),
+            source_object: source_object.to_string(),
         }
     }
 
-    pub fn push(&mut self, row: SilverRow, source_object: &str, line: u32) {
-        self.rows.push((row, line));
-        match self.source_object.last_mut() {
-            Some((last, n)) if last == source_object => *n += 1,
-            _ => self.source_object.push((source_object.to_string(), 1)),
-        }
+    pub fn push(&mut self, row: SilverRow) {
+        self.rows.push(row);
     }
 
     pub fn len(&self) -> usize {
@@ -48,24 +42,24 @@ impl SilverBatch {
     pub fn into_frame(self) -> PolarsResult<DataFrame> {
         let rows = &self.rows;
         let text = |name: &str, f: &dyn Fn(&SilverRow) -> Option<&str>| {
-            Column::new(name.into(), rows.iter().map(|(r, _)| f(r)).collect::<Vec<_>>())
+            Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
         };
         let float = |name: &str, f: &dyn Fn(&SilverRow) -> Option<f64>| {
-            Column::new(name.into(), rows.iter().map(|(r, _)| f(r)).collect::<Vec<_>>())
+            Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
         };
         let int = |name: &str, f: &dyn Fn(&SilverRow) -> Option<i32>| {
-            Column::new(name.into(), rows.iter().map(|(r, _)| f(r)).collect::<Vec<_>>())
+            Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
         };
         let boolean = |name: &str, f: &dyn Fn(&SilverRow) -> Option<bool>| {
-            Column::new(name.into(), rows.iter().map(|(r, _)| f(r)).collect::<Vec<_>>())
+            Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
         };
         let micros = |name: &str, f: &dyn Fn(&SilverRow) -> i64| -> PolarsResult<Column> {
-            Column::new(name.into(), rows.iter().map(|(r, _)| f(r)).collect::<Vec<_>>())
+            Column::new(name.into(), rows.iter().map(f).collect::<Vec<_>>())
                 .cast(&DataType::Datetime(TimeUnit::Microseconds, None))
         };
         // A batch spans a day or two: format each date once, not per row.
         let mut dates = std::collections::BTreeMap::new();
-        for (r, _) in rows {
+        for r in rows {
             dates.entry(r.event_date).or_insert_with(|| r.event_date.to_string());
         }
         let clamp = |q: Option<i64>| q.map(|q| q.clamp(i32::MIN as i64, i32::MAX as i64) as i32);
@@ -114,20 +108,11 @@ impl SilverBatch {
             text("day_of_week", &|r| Some(r.day_of_week)),
             boolean("is_peak_hour", &|r| Some(r.is_peak_hour)),
             boolean("is_festival_day", &|r| Some(r.is_festival_day)),
-            Column::new(
-                "source_object".into(),
-                self.source_object
-                    .iter()
-                    .flat_map(|(key, n)| std::iter::repeat_n(key.as_str(), *n))
-                    .collect::<Vec<_>>(),
-            ),
+            Column::new("source_object".into(), vec![self.source_object.as_str(); rows.len()]),
             Column::new(
                 EVENT_DATE.into(),
-                rows.iter()
-                    .map(|(r, _)| dates[&r.event_date].as_str())
-                    .collect::<Vec<_>>(),
+                rows.iter().map(|r| dates[&r.event_date].as_str()).collect::<Vec<_>>(),
             ),
-            Column::new(LINE.into(), rows.iter().map(|(_, l)| *l).collect::<Vec<_>>()),
         ];
         DataFrame::new(rows.len(), columns)
     }

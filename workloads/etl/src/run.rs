@@ -1,33 +1,38 @@
 //! One ETL run (spec/silver.md and spec/gold.md, "Incremental processing"):
 //!
 //! 1. list bronze, keep the objects the bookmark has not seen (key + ETag);
-//! 2. parse each new object line by line ([`crate::silver`]), valid rows
-//!    spilled to a local Parquet file per object; invalid lines go to
-//!    `invalid/ingest_date=.../` with all their reasons;
+//! 2. parse each new object line by line ([`crate::silver`]); its valid rows
+//!    become its silver files, one per `event_date` it has rows for, written
+//!    at once into the run's local copy of silver, and its event ids a small
+//!    scratch file; invalid lines go to `invalid/ingest_date=.../` with all
+//!    their reasons;
 //! 3. de-duplicate the new rows against each other (first copy in delivery
-//!    and line order wins) and against silver from earlier runs, on the keys
-//!    alone: the rows stay in their spills;
-//! 4. rewrite every silver partition (`event_date`) the run touched, as one
-//!    object, streaming the rows already there and then the new ones (in
-//!    delivery order) from disk to disk;
+//!    and line order wins) and against silver from earlier runs, on the ids
+//!    alone;
+//! 4. rewrite the few new files that lost duplicates, upload the new files,
+//!    delete the files of reprocessed objects that are no longer produced;
 //! 5. recompute gold from all of silver with the streaming engine, write the
 //!    objects whose bytes changed, delete the ones that no longer exist;
-//!
-//! Memory therefore grows with the number of event ids (the run's and
-//! silver's, tens of bytes each) and of gold groups, not with whole rows.
 //! 6. register tables and partitions in the Glue catalog;
 //! 7. write the report, then - only when every output is written - the
 //!    bookmark.
 //!
-//! Why a rerun after a crash gives the same result: rows in silver carry the
-//! bronze object they came from, and a run first drops the rows of the objects
-//! it is processing; every output key is derived from its content's identity
-//! (partition, source object), so writing it again replaces it.
+//! Silver holds one object per bronze object and `event_date`, named after
+//! the bronze key: a run that adds objects never rewrites what silver
+//! already has, and each row is encoded once, by the parse that read it (a
+//! partition-wide rewrite read and re-encoded every row a second time, a
+//! quarter of a full run). Memory grows with the objects in flight, the
+//! number of event ids (tens of bytes each) and of gold groups, not with
+//! whole rows.
+//!
+//! Why a rerun after a crash gives the same result: every output key is
+//! derived from its content's identity (partition, source object), so
+//! writing it again replaces it, and a run ignores the silver files of the
+//! objects it is processing (they are about to be replaced or deleted).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use pipegen_events::Reason;
@@ -37,7 +42,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{Catalog, CatalogError};
-use crate::frame::{EVENT_DATE, LINE, SilverBatch};
+use crate::dedupe::IdSet;
+use crate::frame::{EVENT_DATE, SilverBatch};
 use crate::report::{ObjectReport, RunReport};
 use crate::settings::Settings;
 use crate::silver;
@@ -128,22 +134,56 @@ pub struct InvalidRecord {
     pub run_id: String,
 }
 
-/// What parsing one object produced.
+/// One new object: what parsing it found, then what writing it did.
 struct Parsed {
+    /// Its place in delivery order.
+    index: usize,
     key: String,
     lines: u64,
     valid_before_dedupe: u64,
+    /// Valid rows that were copies of an event seen before.
+    duplicates: u64,
     invalid: Vec<InvalidRecord>,
-    spill: Option<PathBuf>,
-    /// The `event_date`s of the spilled rows.
-    dates: BTreeSet<String>,
-    /// Non-null values per column of the spilled rows.
+    /// Its invalid records as the invalid layer's object, and that key.
+    invalid_body: Option<Vec<u8>>,
+    invalid_key: String,
+    /// Its silver files: `(event_date, key, local file)`, one per date.
+    files: Vec<(String, String, PathBuf)>,
+    /// The local copy of silver: `<mirror>/event_date=<date>/<file_name>`.
+    mirror: PathBuf,
+    file_name: String,
+    /// Non-null values per column of the rows written.
     non_null: BTreeMap<String, u64>,
 }
 
-/// A new row's position in the run: its object's index in delivery order
-/// (high 32 bits) and its line (low 32 bits). Not written.
-const POS: &str = "_pos";
+impl Parsed {
+    fn new(index: usize, obj: &ObjectInfo, invalid_key: String, mirror: PathBuf) -> Parsed {
+        Parsed {
+            index,
+            key: obj.key.clone(),
+            lines: 0,
+            valid_before_dedupe: 0,
+            duplicates: 0,
+            invalid: Vec::new(),
+            invalid_body: None,
+            invalid_key,
+            files: Vec::new(),
+            mirror,
+            file_name: silver_file_name(&obj.key),
+            non_null: BTreeMap::new(),
+        }
+    }
+
+    fn reconciliation(&self) -> ObjectReport {
+        ObjectReport {
+            key: self.key.clone(),
+            lines: self.lines,
+            valid: self.valid_before_dedupe.saturating_sub(self.duplicates),
+            invalid: self.invalid.len() as u64,
+            duplicates: self.duplicates,
+        }
+    }
+}
 
 /// Removes the run's scratch directory however the run ends.
 struct Scratch(PathBuf);
@@ -225,146 +265,141 @@ pub async fn run(
     }
 
     let scratch = Scratch(opts.work_dir.join(&opts.run_id));
-    let spill_dir = scratch.0.join("new");
     let mirror_dir = scratch.0.join("silver");
-    work(&spill_dir, std::fs::create_dir_all(&spill_dir))?;
     work(&mirror_dir, std::fs::create_dir_all(&mirror_dir))?;
 
-    // 2. Parse the new objects, a few at a time: a window of downloads and
-    //    parses in flight, refilled as each finishes (waiting for a whole
-    //    batch to finish left a core idle behind its slowest object).
+    // 2. Silver as it was, less the files of the objects being processed
+    //    (they are about to be replaced), and the event ids it holds.
     let width = opts.parallel_objects.max(1);
-    let mut slots: Vec<Option<Parsed>> = delta.iter().map(|_| None).collect();
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut next = 0;
-    while next < delta.len() || !tasks.is_empty() {
-        while next < delta.len() && tasks.len() < width {
-            let index = next;
-            next += 1;
-            let store = store.clone();
-            let settings = settings.clone();
-            let obj = delta[index].clone();
-            let run_id = opts.run_id.clone();
-            let spill = spill_dir.join(format!("{index:08}.parquet"));
-            tasks.spawn(async move {
-                let bytes = store.get(&obj.key).await?.unwrap_or_default();
-                tokio::task::spawn_blocking(move || parse_object(&settings, &obj, &bytes, &run_id, &spill))
-                    .await
-                    .map_err(|e| EtlError::Task(e.to_string()))?
-                    .map(|p| (index, p))
-            });
-        }
-        if let Some(r) = tasks.join_next().await {
-            let (index, p) = r.map_err(|e| EtlError::Task(e.to_string()))??;
-            slots[index] = Some(p);
-        }
-    }
-    let parsed: Vec<Parsed> = slots.into_iter().map(|p| p.expect("every object was parsed")).collect();
-    timer.lap("parse");
-
-    // 3. Silver as it was (rows of the objects being processed are dropped:
-    //    they are about to be replaced), and de-duplication.
-    let delta_keys: Vec<String> = delta.iter().map(|o| o.key.clone()).collect();
     let silver_objects: Vec<ObjectInfo> = store
         .list(&opts.silver_prefix)
         .await?
         .into_iter()
         .filter(|o| o.key.ends_with(".parquet"))
         .collect();
-    let mut mirror: BTreeMap<String, PathBuf> = BTreeMap::new(); // event_date -> local file
+    let delta_files: BTreeSet<String> = delta.iter().map(|o| silver_file_name(&o.key)).collect();
+    let mut kept_existing: Vec<(String, PathBuf)> = Vec::new(); // (event_date, local file)
+    let mut replaced: Vec<&ObjectInfo> = Vec::new();
     if !opts.full_refresh {
+        let mut downloads = Vec::new();
         for o in &silver_objects {
-            let Some(date) = partition_value(&o.key, EVENT_DATE) else {
-                continue;
+            let name = o.key.rsplit('/').next().unwrap_or_default();
+            let (Some(date), true) = (partition_value(&o.key, EVENT_DATE), is_silver_file_name(name)) else {
+                return Err(EtlError::State {
+                    key: o.key.clone(),
+                    message: "not a silver object of this layout (one object per event_date and bronze object); \
+                              run once with --full-refresh to rebuild silver from bronze"
+                        .into(),
+                });
             };
-            let path = mirror_dir.join(format!("{date}.parquet"));
-            if store.get_to_file(&o.key, &path).await? {
-                mirror.insert(date, path);
+            if delta_files.contains(name) {
+                replaced.push(o);
+                continue;
             }
+            let path = mirror_dir.join(format!("{EVENT_DATE}={date}")).join(name);
+            downloads.push((o.key.clone(), path.clone()));
+            kept_existing.push((date, path));
+        }
+        download_all(store, downloads, width).await?;
+    }
+    let mut ids = IdSet::default();
+    for (_, path) in &kept_existing {
+        let file = work(path, std::fs::File::open(path))?;
+        let df = ParquetReader::new(file)
+            .with_columns(Some(vec!["event_id".into()]))
+            .finish()?;
+        for id in df.column("event_id")?.str()?.iter() {
+            ids.insert(id.unwrap_or_default());
         }
     }
     timer.lap("read_silver");
 
-    let in_delta = |name: &str| {
-        col(name).is_in(
-            lit(Series::new("delta".into(), delta_keys.as_slice())).implode(false),
-            false,
-        )
-    };
-    let existing = scan_mirror(&mirror)?;
-    let kept_existing = existing.clone().filter(in_delta("source_object").not());
-    // Only the keys take part. The result is the positions of the copies
-    // not kept: every copy of an event id after its first (the lowest
-    // position: object in delivery order, then line), and every copy of an
-    // id silver already has. Rows stay in their spill files; memory grows
-    // with the number of new events' ids, and the result with the
-    // duplicates only (a list of every kept position was as long as the run).
-    let dropped: DataFrame = match scan_new(&parsed)? {
-        None => DataFrame::empty_with_schema(&Schema::from_iter([Field::new(POS.into(), DataType::UInt64)])),
-        Some(new_rows) => {
-            let seen = kept_existing
-                .clone()
-                .select([col("event_id"), lit(true).alias("_seen")])
-                .unique(Some(cols(["event_id"])), UniqueKeepStrategy::Any);
-            let ids = new_rows.select([col("event_id"), col(POS)]);
-            let repeated = ids
-                .clone()
-                .group_by([col("event_id")])
-                .agg([col(POS).min().alias("_first"), col(POS).count().alias("_copies")])
-                .left_join(seen, col("event_id"), col("event_id"))
-                .filter(col("_copies").gt(lit(1)).or(col("_seen").is_not_null()));
-            ids.join(
-                repeated,
-                [col("event_id")],
-                [col("event_id")],
-                JoinArgs::new(JoinType::Inner),
-            )
-            .filter(col("_seen").is_not_null().or(col(POS).neq(col("_first"))))
-            .select([col(POS)])
-            .collect_with_engine(Engine::Streaming)?
-            .unwrap_single()
-        }
-    };
-    // The lines dropped from each object's spill, by object index.
-    let mut dropped_lines: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
-    for pos in dropped.column(POS)?.u64()?.into_no_null_iter() {
-        dropped_lines.entry((pos >> 32) as usize).or_default().push(pos as u32);
-    }
-    let mut valid_per_object = Vec::with_capacity(parsed.len());
-    for (i, p) in parsed.iter().enumerate() {
-        let dropped = dropped_lines.get(&i).map_or(0, |l| l.len() as u64);
-        if dropped > p.valid_before_dedupe {
-            return Err(EtlError::Reconciliation {
-                key: p.key.clone(),
-                lines: p.lines,
-                valid: 0,
-                invalid: p.invalid.len() as u64,
-                duplicates: dropped,
+    // 3. Parse, de-duplicate and write the new objects. Parsing (decode,
+    //    rules, columns) runs a window of objects at once, refilled as each
+    //    finishes; de-duplication takes them strictly in delivery order, so
+    //    the first copy of an event wins (object in delivery order, then
+    //    line), as it would had the runs been split between the copies;
+    //    each object's silver files (one per `event_date`) and invalid
+    //    records are then encoded and uploaded, again several at once.
+    //    Every row is encoded once; memory holds the objects in flight and
+    //    the ids.
+    let mut parsed: Vec<Option<Parsed>> = delta.iter().map(|_| None).collect();
+    let mut waiting: BTreeMap<usize, (Parsed, Option<DataFrame>)> = BTreeMap::new();
+    let mut parsing = tokio::task::JoinSet::new();
+    let mut writing = tokio::task::JoinSet::new();
+    let (mut next_parse, mut next_commit) = (0, 0);
+    loop {
+        while next_parse < delta.len() && parsing.len() < width && next_parse - next_commit < 2 * width {
+            let index = next_parse;
+            next_parse += 1;
+            let store = store.clone();
+            let settings = settings.clone();
+            let obj = delta[index].clone();
+            let run_id = opts.run_id.clone();
+            let invalid_key = invalid_key(opts, &obj);
+            let mirror = mirror_dir.clone();
+            parsing.spawn(async move {
+                let bytes = store.get(&obj.key).await?.unwrap_or_default();
+                tokio::task::spawn_blocking(move || {
+                    let parsed = Parsed::new(index, &obj, invalid_key, mirror);
+                    parse_object(&settings, &obj, &bytes, &run_id, parsed)
+                })
+                .await
+                .map_err(|e| EtlError::Task(e.to_string()))?
+                .map(|p| (index, p))
             });
         }
-        valid_per_object.push(p.valid_before_dedupe - dropped);
+        while writing.len() < width {
+            let Some((mut p, rows)) = waiting.remove(&next_commit) else {
+                break;
+            };
+            next_commit += 1;
+            let keep = match &rows {
+                Some(df) => first_copies(&mut ids, df)?,
+                None => None,
+            };
+            p.duplicates = keep.as_ref().map_or(0, |k| k.iter().filter(|k| !**k).count() as u64);
+            let store = store.clone();
+            let (prefix, dry_run) = (opts.silver_prefix.clone(), opts.dry_run);
+            writing.spawn(async move {
+                let p = tokio::task::spawn_blocking(move || write_object(p, rows, keep, &prefix))
+                    .await
+                    .map_err(|e| EtlError::Task(e.to_string()))??;
+                if !dry_run {
+                    for (_, key, path) in &p.files {
+                        store.put_file(key, path).await?;
+                    }
+                    if let Some(body) = &p.invalid_body {
+                        store.put(&p.invalid_key, body.clone()).await?;
+                    }
+                }
+                Ok::<_, EtlError>(p)
+            });
+        }
+        tokio::select! {
+            Some(r) = parsing.join_next(), if !parsing.is_empty() => {
+                let (index, p) = r.map_err(|e| EtlError::Task(e.to_string()))??;
+                waiting.insert(index, p);
+            }
+            Some(r) = writing.join_next(), if !writing.is_empty() => {
+                let p = r.map_err(|e| EtlError::Task(e.to_string()))??;
+                let index = p.index;
+                parsed[index] = Some(p);
+            }
+            else => break,
+        }
     }
-    timer.lap("dedupe");
+    let parsed: Vec<Parsed> = parsed
+        .into_iter()
+        .map(|p| p.expect("every object was parsed and written"))
+        .collect();
+    timer.lap("parse");
 
-    // Reconciliation, per object.
+    // Reconciliation, per object (each object also checked itself before
+    // anything of it was written).
     let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
-    for (p, &valid) in parsed.iter().zip(&valid_per_object) {
-        let r = ObjectReport {
-            key: p.key.clone(),
-            lines: p.lines,
-            valid,
-            invalid: p.invalid.len() as u64,
-            duplicates: p.valid_before_dedupe.saturating_sub(valid),
-        };
-        if !r.reconciles() {
-            return Err(EtlError::Reconciliation {
-                key: r.key,
-                lines: r.lines,
-                valid: r.valid,
-                invalid: r.invalid,
-                duplicates: r.duplicates,
-            });
-        }
+    for p in &parsed {
+        let r = p.reconciliation();
         for rec in &p.invalid {
             for reason in &rec.reasons {
                 *by_reason.entry(reason.as_str().into()).or_default() += 1;
@@ -379,95 +414,41 @@ pub async fn run(
     }
     report.invalid_by_reason = by_reason;
     report.reconciled = true;
-    report.null_columns = null_columns(&parsed, &dropped, report.totals.valid, report.totals.duplicates)?;
+    report.null_columns = null_columns(&parsed, report.totals.valid);
 
-    // 2b. The invalid layer: one object per source object, keyed by it.
+    // 4. Silver's other changes: the files of reprocessed objects that this
+    //    run no longer produces are deleted.
+    let mut new_files: Vec<(String, PathBuf)> = Vec::new(); // (event_date, local file)
+    let mut written_keys: BTreeSet<String> = BTreeSet::new();
+    let mut touched: BTreeSet<String> = BTreeSet::new();
     for p in &parsed {
-        if p.invalid.is_empty() {
-            continue;
-        }
-        let obj = delta
-            .iter()
-            .find(|o| o.key == p.key)
-            .expect("parsed objects come from the delta");
-        let key = invalid_key(opts, obj);
-        let lines: Vec<String> = p
-            .invalid
-            .iter()
-            .map(|r| serde_json::to_string(r).expect("serializable"))
-            .collect();
-        put(store, opts, &key, gzip(&lines)).await?;
-    }
-    timer.lap("invalid");
-
-    // 4. Rewrite the touched silver partitions: the rows already there (less
-    //    those of the objects being processed), then the new rows in delivery
-    //    order, streamed from the spills into the partition's one object.
-    let mut touched: BTreeSet<String> = parsed.iter().flat_map(|p| p.dates.iter().cloned()).collect();
-    let replaced_dates = existing
-        .filter(in_delta("source_object"))
-        .select([col(EVENT_DATE)])
-        .unique(None, UniqueKeepStrategy::Any)
-        .collect()?;
-    touched.extend(column_strings(&replaced_dates, EVENT_DATE)?);
-    let silver_columns: Vec<Expr> = silver_table().columns.iter().map(|c| col(c.name)).collect();
-    for date in &touched {
-        let mut parts = Vec::new();
-        if let Some(path) = mirror.get(date) {
-            parts.push(
-                scan(path)?
-                    .filter(in_delta("source_object").not())
-                    .select(silver_columns.clone()),
-            );
-        }
-        for (i, p) in parsed.iter().enumerate().filter(|(_, p)| p.dates.contains(date)) {
-            let Some(spill) = &p.spill else { continue };
-            let mut rows = scan(spill)?;
-            if p.dates.len() > 1 {
-                rows = rows.filter(col(EVENT_DATE).eq(lit(date.as_str())));
-            }
-            if let Some(lines) = dropped_lines.get(&i) {
-                rows = rows.filter(
-                    col(LINE)
-                        .is_in(lit(Series::new("dropped".into(), lines)).implode(false), false)
-                        .not(),
-                );
-            }
-            parts.push(rows.select(silver_columns.clone()));
-        }
-        let key = format!("{}{EVENT_DATE}={date}/part-00000.parquet", opts.silver_prefix);
-        let path = mirror_dir.join(format!("{date}.parquet"));
-        let next = mirror_dir.join(format!("{date}.next.parquet"));
-        if parts.is_empty() {
-            continue;
-        }
-        sink_parquet(concat(parts, UnionArgs::default())?, &next)?;
-        work(&path, std::fs::rename(&next, &path))?;
-        if count_rows(scan(&path)?)? == 0 {
-            if !opts.dry_run {
-                store.delete(std::slice::from_ref(&key)).await?;
-            }
-            work(&path, std::fs::remove_file(&path).or_else(ignore_missing))?;
-            mirror.remove(date);
-            continue;
-        }
-        mirror.insert(date.clone(), path.clone());
-        if !opts.dry_run {
-            store.put_file(&key, &path).await?;
-        }
-        report.silver_partitions_written.push(date.clone());
-    }
-    if opts.full_refresh {
-        // Partitions no longer produced by any bronze object.
-        let stale: Vec<String> = silver_objects
-            .iter()
-            .filter(|o| partition_value(&o.key, EVENT_DATE).is_none_or(|d| !touched.contains(&d)))
-            .map(|o| o.key.clone())
-            .collect();
-        if !opts.dry_run && !stale.is_empty() {
-            store.delete(&stale).await?;
+        for (date, key, path) in &p.files {
+            written_keys.insert(key.clone());
+            new_files.push((date.clone(), path.clone()));
+            touched.insert(date.clone());
         }
     }
+    let stale: Vec<&ObjectInfo> = if opts.full_refresh {
+        // Everything this run did not write: partitions and objects no
+        // longer produced by any bronze object.
+        silver_objects
+            .iter()
+            .filter(|o| !written_keys.contains(&o.key))
+            .collect()
+    } else {
+        replaced
+            .into_iter()
+            .filter(|o| !written_keys.contains(&o.key))
+            .collect()
+    };
+    touched.extend(stale.iter().filter_map(|o| partition_value(&o.key, EVENT_DATE)));
+    if !opts.dry_run && !stale.is_empty() {
+        let keys: Vec<String> = stale.iter().map(|o| o.key.clone()).collect();
+        store.delete(&keys).await?;
+    }
+    report.silver_partitions_written = touched.iter().cloned().collect();
+    let mut mirror = kept_existing;
+    mirror.extend(new_files);
     timer.lap("write_silver");
 
     // 5. Gold from all of silver.
@@ -562,14 +543,6 @@ pub async fn run(
     Ok(report)
 }
 
-fn ignore_missing(e: std::io::Error) -> std::io::Result<()> {
-    if e.kind() == std::io::ErrorKind::NotFound {
-        Ok(())
-    } else {
-        Err(e)
-    }
-}
-
 async fn put(store: &Store, opts: &Options, key: &str, body: Vec<u8>) -> Result<(), EtlError> {
     if !opts.dry_run {
         store.put(key, body).await?;
@@ -602,22 +575,25 @@ pub fn silver_table() -> &'static TableDef {
         .expect("declared in lake.rs")
 }
 
-fn scan(path: &Path) -> PolarsResult<LazyFrame> {
-    LazyFrame::scan_parquet(
-        PlRefPath::new(path.to_string_lossy().as_ref()),
-        ScanArgsParquet::default(),
-    )
-}
-
-/// All of silver (the local mirror), with its `event_date` column.
-fn scan_mirror(mirror: &BTreeMap<String, PathBuf>) -> PolarsResult<LazyFrame> {
-    if mirror.is_empty() {
-        let empty = crate::frame::empty_silver()?;
-        return Ok(empty.lazy().select([all().exclude_cols([LINE]).as_expr()]));
+/// Silver files (`(event_date, local file)`), with their `event_date`
+/// column: one scan per date over all its files.
+fn scan_mirror(files: &[(String, PathBuf)]) -> PolarsResult<LazyFrame> {
+    if files.is_empty() {
+        return Ok(crate::frame::empty_silver()?.lazy());
     }
-    let frames = mirror
-        .iter()
-        .map(|(date, path)| Ok(scan(path)?.with_column(lit(date.as_str()).alias(EVENT_DATE))))
+    let mut by_date: BTreeMap<&str, Vec<PlRefPath>> = BTreeMap::new();
+    for (date, path) in files {
+        by_date
+            .entry(date.as_str())
+            .or_default()
+            .push(PlRefPath::new(path.to_string_lossy().as_ref()));
+    }
+    let frames = by_date
+        .into_iter()
+        .map(|(date, paths)| {
+            Ok(LazyFrame::scan_parquet_files(paths.into(), ScanArgsParquet::default())?
+                .with_column(lit(date).alias(EVENT_DATE)))
+        })
         .collect::<PolarsResult<Vec<_>>>()?;
     concat(frames, UnionArgs::default())
 }
@@ -629,30 +605,10 @@ fn count_rows(lf: LazyFrame) -> PolarsResult<u64> {
     Ok(df.column("n")?.get(0)?.extract::<u64>().unwrap_or(0))
 }
 
-/// All the spilled new rows with their [`POS`]; `None` when there are none.
-fn scan_new(parsed: &[Parsed]) -> PolarsResult<Option<LazyFrame>> {
-    let frames = parsed
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| p.spill.as_ref().map(|s| (i, s)))
-        .map(|(i, path)| {
-            let pos = (lit((i as u64) << 32) + col(LINE).cast(DataType::UInt64)).alias(POS);
-            Ok(scan(path)?.with_column(pos))
-        })
-        .collect::<PolarsResult<Vec<_>>>()?;
-    if frames.is_empty() {
-        return Ok(None);
-    }
-    concat(frames, UnionArgs::default()).map(Some)
-}
-
-/// The columns that are null in every new row written (none when nothing
-/// was). A column with more non-null values than the duplicates dropped has
-/// a value in silver whatever was dropped, so only the few columns that
-/// could have lost all theirs are counted again, over the rows kept.
-fn null_columns(parsed: &[Parsed], dropped: &DataFrame, kept: u64, duplicates: u64) -> PolarsResult<Vec<String>> {
+/// The columns that are null in every new row written (none when nothing was).
+fn null_columns(parsed: &[Parsed], kept: u64) -> Vec<String> {
     if kept == 0 {
-        return Ok(Vec::new());
+        return Vec::new();
     }
     let mut non_null: BTreeMap<&str, u64> = BTreeMap::new();
     for p in parsed {
@@ -660,49 +616,118 @@ fn null_columns(parsed: &[Parsed], dropped: &DataFrame, kept: u64, duplicates: u
             *non_null.entry(name.as_str()).or_default() += n;
         }
     }
-    let mut null = Vec::new();
-    let mut recount = Vec::new();
-    for (name, n) in non_null {
-        if n == 0 {
-            null.push(name.to_string());
-        } else if n <= duplicates {
-            recount.push(name);
-        }
-    }
-    if let (false, Some(new_rows)) = (recount.is_empty(), scan_new(parsed)?) {
-        let dropped = dropped.column(POS)?.as_materialized_series().clone();
-        let counts = new_rows
-            .filter(col(POS).is_in(lit(dropped).implode(false), false).not())
-            .select(recount.iter().map(|c| col(*c).count()).collect::<Vec<_>>())
-            .collect()?;
-        for c in recount {
-            if counts.column(c)?.get(0)?.extract::<u64>() == Some(0) {
-                null.push(c.to_string());
-            }
-        }
-        null.sort();
-    }
-    // In the frame's column order, as before.
-    let order: Vec<&str> = silver_table().columns.iter().map(|c| c.name).collect();
-    null.sort_by_key(|c| order.iter().position(|o| o == c).unwrap_or(usize::MAX));
-    Ok(null)
+    // In the table's column order.
+    silver_table()
+        .columns
+        .iter()
+        .filter(|c| non_null.get(c.name) == Some(&0))
+        .map(|c| c.name.to_string())
+        .collect()
 }
 
-/// Streams a query into a Zstd Parquet file (the streaming engine: the
-/// partition is never whole in memory).
-fn sink_parquet(lf: LazyFrame, path: &Path) -> PolarsResult<()> {
-    let options = ParquetWriteOptions {
-        compression: ParquetCompression::Zstd(None),
-        ..ParquetWriteOptions::default()
-    };
-    lf.sink(
-        SinkDestination::File {
-            target: SinkTarget::Path(PlRefPath::new(path.to_string_lossy().as_ref())),
-        },
-        FileWriteFormat::Parquet(Arc::new(options)),
-        UnifiedSinkArgs::default(),
-    )?
-    .collect_with_engine(Engine::Streaming)?;
+/// Which of an object's rows are the first copy of their event (`None`:
+/// all), recording their ids: called for each object in delivery order.
+fn first_copies(ids: &mut IdSet, rows: &DataFrame) -> PolarsResult<Option<Vec<bool>>> {
+    let mut keep: Option<Vec<bool>> = None;
+    for (r, id) in rows.column("event_id")?.str()?.iter().enumerate() {
+        if !ids.insert(id.unwrap_or_default()) {
+            keep.get_or_insert_with(|| vec![true; rows.height()])[r] = false;
+        }
+    }
+    Ok(keep)
+}
+
+/// Writes an object's outputs locally: its silver rows that are first
+/// copies (`keep`), one file per `event_date`, and its invalid records,
+/// once its lines reconcile.
+fn write_object(
+    mut p: Parsed,
+    rows: Option<DataFrame>,
+    keep: Option<Vec<bool>>,
+    silver_prefix: &str,
+) -> Result<Parsed, EtlError> {
+    let r = p.reconciliation();
+    if !r.reconciles() || p.duplicates > p.valid_before_dedupe {
+        return Err(EtlError::Reconciliation {
+            key: r.key,
+            lines: r.lines,
+            valid: r.valid,
+            invalid: r.invalid,
+            duplicates: r.duplicates,
+        });
+    }
+    if !p.invalid.is_empty() {
+        let lines: Vec<String> = p
+            .invalid
+            .iter()
+            .map(|r| serde_json::to_string(r).expect("serializable"))
+            .collect();
+        p.invalid_body = Some(gzip(&lines));
+    }
+    let Some(mut df) = rows else { return Ok(p) };
+    if let Some(keep) = &keep {
+        df = df.filter(&BooleanChunked::from_slice("keep".into(), keep))?;
+    }
+    if df.height() == 0 {
+        return Ok(p);
+    }
+    for c in df.columns() {
+        p.non_null
+            .insert(c.name().to_string(), (c.len() - c.null_count()) as u64);
+    }
+    let dates = column_strings(&df, EVENT_DATE)?;
+    let silver_columns: Vec<&str> = silver_table().columns.iter().map(|c| c.name).collect();
+    let date_column = df.column(EVENT_DATE)?.str()?;
+    for date in &dates {
+        let mut part = if dates.len() == 1 {
+            df.select(silver_columns.iter().copied())?
+        } else {
+            df.filter(&date_column.equal(date.as_str()))?
+                .select(silver_columns.iter().copied())?
+        };
+        let dir = p.mirror.join(format!("{EVENT_DATE}={date}"));
+        work(&dir, std::fs::create_dir_all(&dir))?;
+        let path = dir.join(&p.file_name);
+        write_silver_file(&mut part, &path)?;
+        let key = format!("{silver_prefix}{EVENT_DATE}={date}/{}", p.file_name);
+        p.files.push((date.clone(), key, path));
+    }
+    Ok(p)
+}
+
+/// One silver file: Zstd, with statistics (what readers prune on).
+fn write_silver_file(df: &mut DataFrame, path: &Path) -> Result<(), EtlError> {
+    let tmp = path.with_extension("partial");
+    let file = work(&tmp, std::fs::File::create(&tmp))?;
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(df)?;
+    work(path, std::fs::rename(&tmp, path))
+}
+
+/// Downloads `(key, local file)` pairs, `width` at a time.
+async fn download_all(store: &Store, files: Vec<(String, PathBuf)>, width: usize) -> Result<(), EtlError> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (key, path) in files {
+        while tasks.len() >= width.max(1) {
+            tasks
+                .join_next()
+                .await
+                .expect("tasks in flight")
+                .map_err(|e| EtlError::Task(e.to_string()))??;
+        }
+        let store = store.clone();
+        tasks.spawn(async move {
+            if let Some(dir) = path.parent() {
+                work(dir, std::fs::create_dir_all(dir))?;
+            }
+            store.get_to_file(&key, &path).await?;
+            Ok::<_, EtlError>(())
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.map_err(|e| EtlError::Task(e.to_string()))??;
+    }
     Ok(())
 }
 
@@ -796,21 +821,44 @@ fn ingest_date(obj: &ObjectInfo) -> String {
         .to_string()
 }
 
-/// `invalid/ingest_date=D/<object name>-<hash of its key>.jsonl.gz`: one per
-/// source object, so a rerun replaces it.
-fn invalid_key(opts: &Options, obj: &ObjectInfo) -> String {
-    let name = obj.key.rsplit('/').next().unwrap_or("object");
+/// An object's name without its path and its `.jsonl.gz`/`.gz`, and the
+/// first 16 hex digits of the SHA-256 of its whole key: names of files
+/// derived from one bronze object, unique however many share a name.
+fn object_stem(key: &str) -> (&str, String) {
+    let name = key.rsplit('/').next().unwrap_or("object");
     let stem = name
         .strip_suffix(".jsonl.gz")
         .or_else(|| name.strip_suffix(".gz"))
         .unwrap_or(name);
-    let hash = hex(&Sha256::digest(obj.key.as_bytes()));
+    (stem, hex(&Sha256::digest(key.as_bytes()))[..16].to_string())
+}
+
+/// `invalid/ingest_date=D/<object name>-<hash of its key>.jsonl.gz`: one per
+/// source object, so a rerun replaces it.
+fn invalid_key(opts: &Options, obj: &ObjectInfo) -> String {
+    let (stem, hash) = object_stem(&obj.key);
     format!(
         "{}ingest_date={}/{stem}-{}.jsonl.gz",
         opts.invalid_prefix,
         ingest_date(obj),
         &hash[..12]
     )
+}
+
+/// The name of a bronze object's silver file in each `event_date=`
+/// partition it has rows for: `<object name>-<hash of its key>.parquet`.
+/// One file per source object, so a rerun of the object replaces its files
+/// and a run that adds objects rewrites nothing already in silver.
+pub fn silver_file_name(bronze_key: &str) -> String {
+    let (stem, hash) = object_stem(bronze_key);
+    format!("{stem}-{hash}.parquet")
+}
+
+/// Whether `name` is the name [`silver_file_name`] gives.
+fn is_silver_file_name(name: &str) -> bool {
+    name.strip_suffix(".parquet")
+        .and_then(|n| n.rsplit_once('-'))
+        .is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Decodes one object (gzip or plain text) and applies silver's rules to
@@ -821,8 +869,8 @@ fn parse_object(
     obj: &ObjectInfo,
     bytes: &[u8],
     run_id: &str,
-    spill: &Path,
-) -> Result<Parsed, EtlError> {
+    parsed: Parsed,
+) -> Result<(Parsed, Option<DataFrame>), EtlError> {
     // The decompressed text goes into a buffer each parsing thread keeps:
     // a fresh one per object faulted in megabytes of new pages each time.
     thread_local! {
@@ -834,30 +882,29 @@ fn parse_object(
             if let Err(e) = flate2::read::MultiGzDecoder::new(bytes).read_to_end(buf) {
                 // A corrupt object must not block every later run: it counts as
                 // one invalid record pointing at the object, which stays in bronze.
-                return Ok(Parsed {
-                    key: obj.key.clone(),
-                    lines: 1,
-                    valid_before_dedupe: 0,
-                    dates: BTreeSet::new(),
-                    non_null: BTreeMap::new(),
-                    invalid: vec![InvalidRecord {
-                        raw_line: format!(
-                            "<{} bytes that are not valid gzip: {e}; the object is kept in bronze>",
-                            bytes.len()
-                        ),
-                        source_key: obj.key.clone(),
-                        line_number: 0,
-                        reasons: vec![Reason::MalformedJson],
-                        run_id: run_id.into(),
-                    }],
-                    spill: None,
-                });
+                return Ok((
+                    Parsed {
+                        invalid: vec![InvalidRecord {
+                            raw_line: format!(
+                                "<{} bytes that are not valid gzip: {e}; the object is kept in bronze>",
+                                bytes.len()
+                            ),
+                            source_key: obj.key.clone(),
+                            line_number: 0,
+                            reasons: vec![Reason::MalformedJson],
+                            run_id: run_id.into(),
+                        }],
+                        lines: 1,
+                        ..parsed
+                    },
+                    None,
+                ));
             }
             buf
         } else {
             bytes
         };
-        parse_text(settings, obj, text, run_id, spill)
+        parse_text(settings, obj, text, run_id, parsed)
     })
 }
 
@@ -866,34 +913,31 @@ fn line_count(text: &[u8]) -> usize {
     text.iter().filter(|b| **b == b'\n').count() + 1
 }
 
-/// Silver's rules over every non-blank line of an object's text.
+/// Silver's rules over every non-blank line of an object's text: the
+/// valid rows as a frame, in line order, and the invalid records.
 fn parse_text(
     settings: &Settings,
     obj: &ObjectInfo,
     text: &[u8],
     run_id: &str,
-    spill: &Path,
-) -> Result<Parsed, EtlError> {
+    mut parsed: Parsed,
+) -> Result<(Parsed, Option<DataFrame>), EtlError> {
     let fallback = ingest_micros(obj);
-    // Room for every line up front: growing the batch by doubling copied
-    // megabytes of rows (and faulted in fresh pages) several times per object.
-    let mut batch = SilverBatch::with_capacity(line_count(text));
-    let mut invalid = Vec::new();
-    let mut lines = 0u64;
+    let mut batch = SilverBatch::new(&obj.key, line_count(text));
     for (i, raw) in text.split(|b| *b == b'\n').enumerate() {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        lines += 1;
+        parsed.lines += 1;
         let line_number = i as u64 + 1;
         let result = match std::str::from_utf8(raw) {
             Ok(line) => silver::clean_line(settings, line, fallback),
             Err(_) => Err(vec![Reason::MalformedJson]),
         };
         match result {
-            Ok(row) => batch.push(row, &obj.key, line_number as u32),
-            Err(reasons) => invalid.push(InvalidRecord {
+            Ok(row) => batch.push(row),
+            Err(reasons) => parsed.invalid.push(InvalidRecord {
                 raw_line: String::from_utf8_lossy(raw).into_owned(),
                 source_key: obj.key.clone(),
                 line_number,
@@ -902,43 +946,13 @@ fn parse_text(
             }),
         }
     }
-    let valid = batch.len() as u64;
-    let mut dates = BTreeSet::new();
-    let mut non_null = BTreeMap::new();
-    let spill = if batch.is_empty() {
+    parsed.valid_before_dedupe = batch.len() as u64;
+    let rows = if batch.is_empty() {
         None
     } else {
-        let mut df = batch.into_frame()?;
-        dates = column_strings(&df, EVENT_DATE)?;
-        for c in df.columns() {
-            if c.name() != LINE {
-                non_null.insert(c.name().to_string(), (c.len() - c.null_count()) as u64);
-            }
-        }
-        let file = work(spill, std::fs::File::create(spill))?;
-        // Scratch, read back once in full: no compression, no statistics.
-        let no_statistics = StatisticsOptions {
-            min_value: false,
-            max_value: false,
-            distinct_count: false,
-            null_count: false,
-            binary_statistics_truncate_length: None,
-        };
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Uncompressed)
-            .with_statistics(no_statistics)
-            .finish(&mut df)?;
-        Some(spill.to_path_buf())
+        Some(batch.into_frame()?)
     };
-    Ok(Parsed {
-        key: obj.key.clone(),
-        lines,
-        valid_before_dedupe: valid,
-        invalid,
-        spill,
-        dates,
-        non_null,
-    })
+    Ok((parsed, rows))
 }
 
 #[cfg(test)]
@@ -1003,12 +1017,15 @@ mod tests {
             modified_micros: pipegen_events::time::parse_utc("2025-01-01T00:00:00Z").unwrap(),
             ..obj("plain.jsonl")
         };
-        let p = parse_object(&settings, &recent, body, "r", &dir.join("s.parquet")).unwrap();
+        let new = |o: &ObjectInfo| Parsed::new(0, o, "k".into(), dir.clone());
+        let (p, rows) = parse_object(&settings, &recent, body, "r", new(&recent)).unwrap();
+        assert_eq!(rows.map(|r| r.height()), Some(1));
         assert_eq!((p.lines, p.valid_before_dedupe, p.invalid.len()), (3, 1, 2));
         assert_eq!(p.invalid[1].reasons, vec![Reason::MalformedJson]);
         assert_eq!(p.invalid[1].line_number, 2);
         let bad_gzip = [0x1f, 0x8b, 0, 1, 2];
-        let p = parse_object(&settings, &obj("x.gz"), &bad_gzip, "r", &dir.join("t.parquet")).unwrap();
+        let (p, rows) = parse_object(&settings, &obj("x.gz"), &bad_gzip, "r", new(&obj("x.gz"))).unwrap();
+        assert!(rows.is_none());
         assert_eq!(
             (p.lines, p.invalid.len()),
             (1, 1),

@@ -92,11 +92,11 @@ fn fixture() -> Vec<String> {
 }
 
 pub fn silver_of(settings: &Settings, lines: &[String]) -> LazyFrame {
-    let mut batch = SilverBatch::default();
+    let mut batch = SilverBatch::new("fixture", lines.len());
     let ingest = pipegen_events::time::parse_utc("2025-10-25T00:00:00Z").unwrap();
-    for (i, l) in lines.iter().enumerate() {
+    for l in lines {
         let row = clean_line(settings, l, ingest).unwrap_or_else(|r| panic!("fixture line {l}: {r:?}"));
-        batch.push(row, "fixture", i as u32 + 1);
+        batch.push(row);
     }
     batch.into_frame().unwrap().lazy()
 }

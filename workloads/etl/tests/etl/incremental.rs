@@ -246,3 +246,60 @@ fn a_changed_object_replaces_its_rows_and_a_redelivered_one_is_all_duplicates() 
     assert!(incremental.1 == gold(&root), "gold after a full refresh differs");
     let _ = std::fs::remove_dir_all(&root);
 }
+
+#[test]
+fn a_run_that_adds_objects_leaves_the_silver_files_already_written_untouched() {
+    let objects = fixture_objects();
+    let half = objects.len() / 2;
+    let root = process_in_runs("layout", &objects[..half], &[]);
+    let before = files(&root, "silver/");
+    assert!(!before.is_empty());
+    // One file per bronze object and event_date, named after the object.
+    for key in before.keys() {
+        let name = key.rsplit('/').next().unwrap();
+        assert!(
+            objects[..half]
+                .iter()
+                .any(|(k, _)| pipegen_etl::run::silver_file_name(k) == name),
+            "{key} is named after no bronze object"
+        );
+    }
+    write_bronze(&root, &objects[half..]);
+    let r = rt().block_on(run_once(&root, &flash(), "more", |_| {}));
+    assert_eq!(r.totals.objects as usize, objects.len() - half);
+    let after = files(&root, "silver/");
+    for (key, bytes) in &before {
+        assert!(after.get(key) == Some(bytes), "{key} was rewritten or removed");
+    }
+    assert!(after.len() > before.len(), "the new objects have files of their own");
+    let whole = process_in_runs("layout-whole", &objects, &[]);
+    same_outputs(&whole, &root);
+    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_dir_all(&whole);
+}
+
+#[test]
+fn silver_in_another_layout_is_refused_until_a_full_refresh_rebuilds_it() {
+    let objects = fixture_objects();
+    let root = process_in_runs("legacy", &objects[..3], &[]);
+    // What an earlier pipegen wrote: one object per partition.
+    let (some_key, bytes) = files(&root, "silver/").into_iter().next().unwrap();
+    let legacy = format!("{}/part-00000.parquet", some_key.rsplit_once('/').unwrap().0);
+    std::fs::write(root.join(&legacy), &bytes).unwrap();
+    write_bronze(&root, &objects[3..]);
+    let store = Store::dir(&root);
+    let mut opts = Options::new("refused");
+    opts.work_dir = root.with_extension("work");
+    let err = rt()
+        .block_on(run(&store, &flash(), &opts, None))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&legacy) && err.contains("--full-refresh"), "{err}");
+    let r = rt().block_on(run_once(&root, &flash(), "rebuild", |o| o.full_refresh = true));
+    assert!(r.reconciled);
+    assert!(!root.join(&legacy).exists(), "the old object is gone");
+    let whole = process_in_runs("legacy-whole", &objects, &[]);
+    same_outputs(&whole, &root);
+    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_dir_all(&whole);
+}
