@@ -39,6 +39,18 @@ impl IdSet {
         self.table.is_empty()
     }
 
+    /// Room for `additional` more ids without growing the table (each
+    /// growth rehashes every id stored so far).
+    pub fn reserve(&mut self, additional: usize) {
+        let IdSet { chunks, table, hasher } = self;
+        table.reserve(additional, |&at| hasher.hash_one(stored(chunks, at)));
+    }
+
+    /// Ids that fit before the table grows.
+    pub fn room(&self) -> usize {
+        self.table.capacity() - self.table.len()
+    }
+
     /// Adds `id`; `false` when it was already there.
     pub fn insert(&mut self, id: &str) -> bool {
         let hash = self.hasher.hash_one(id.as_bytes());

@@ -327,7 +327,7 @@ pub async fn run(
     let mut waiting: BTreeMap<usize, (Parsed, Option<DataFrame>)> = BTreeMap::new();
     let mut parsing = tokio::task::JoinSet::new();
     let mut writing = tokio::task::JoinSet::new();
-    let (mut next_parse, mut next_commit) = (0, 0);
+    let (mut next_parse, mut next_commit, mut committed_rows) = (0, 0, 0);
     loop {
         while next_parse < delta.len() && parsing.len() < width && next_parse - next_commit < 2 * width {
             let index = next_parse;
@@ -355,7 +355,16 @@ pub async fn run(
             };
             next_commit += 1;
             let keep = match &rows {
-                Some(df) => first_copies(&mut ids, df)?,
+                Some(df) => {
+                    // Room for the rest of the run at the rows per object so
+                    // far, rather than growing (and rehashing) by doubling.
+                    committed_rows += df.height();
+                    if ids.room() < df.height() {
+                        let remaining = delta.len() - next_commit + 1;
+                        ids.reserve(committed_rows / next_commit * remaining);
+                    }
+                    first_copies(&mut ids, df)?
+                }
                 None => None,
             };
             p.duplicates = keep.as_ref().map_or(0, |k| k.iter().filter(|k| !**k).count() as u64);
