@@ -4,9 +4,11 @@
 //!
 //! Exact (ids are compared byte for byte, not by hash) and compact: the ids'
 //! bytes are packed into large chunks and the hash table holds one `u64`
-//! per id, about 50 bytes per 36-byte id in all. A `HashSet<String>` took
-//! twice that (a heap block and a 24-byte header per id), and the polars
-//! group-by and join this replaces held every id twice over.
+//! per id, about 50 bytes per 36-byte id in all (by construction: 4 + 36
+//! bytes stored, 8 bytes and a control byte per table slot). A
+//! `HashSet<String>` would need about twice that (a 24-byte header and a
+//! heap block per id). It replaced a polars group-by and join over spilled
+//! ids: peak RSS of a 25.9 M-event run fell from 5.1 GB to 3.3 GB.
 
 use std::hash::BuildHasher;
 

@@ -61,7 +61,7 @@ pub struct Options {
     /// Compute and report everything, write nothing.
     pub dry_run: bool,
     pub run_id: String,
-    /// Scratch space for spilled rows and the silver mirror (removed after the run).
+    /// Scratch space for the run's local copy of silver (removed after the run).
     pub work_dir: PathBuf,
     /// Objects downloaded and parsed at once.
     pub parallel_objects: usize,
@@ -871,8 +871,8 @@ fn is_silver_file_name(name: &str) -> bool {
 }
 
 /// Decodes one object (gzip or plain text) and applies silver's rules to
-/// every non-blank line; valid rows are spilled to a local Parquet file so
-/// memory stays bounded by the objects in flight.
+/// every non-blank line: the valid rows as one frame (an object is an
+/// ingest batch, thousands of lines), the invalid ones as records.
 fn parse_object(
     settings: &Settings,
     obj: &ObjectInfo,
