@@ -35,7 +35,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use pipegen_events::Reason;
+use pipegen_events::{JsonLine, Reason};
 use pipegen_events::lake::{self, TableDef};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -302,15 +302,32 @@ pub async fn run(
         }
         download_all(store, downloads, width).await?;
     }
+    // The ids silver already has: files are read `width` at a time, their
+    // ids added as each arrives (a set: the order does not matter).
     let mut ids = IdSet::default();
-    for (_, path) in &kept_existing {
-        let file = work(path, std::fs::File::open(path))?;
-        let df = ParquetReader::new(file)
-            .with_columns(Some(vec!["event_id".into()]))
-            .finish()?;
+    let mut reading = tokio::task::JoinSet::new();
+    let add = |ids: &mut IdSet, read: Result<Result<DataFrame, EtlError>, tokio::task::JoinError>| {
+        let df = read.map_err(|e| EtlError::Task(e.to_string()))??;
         for id in df.column("event_id")?.str()?.iter() {
             ids.insert(id.unwrap_or_default());
         }
+        Ok::<_, EtlError>(())
+    };
+    for (_, path) in kept_existing.iter().cloned() {
+        while reading.len() >= width.max(1) {
+            add(&mut ids, reading.join_next().await.expect("reads in flight"))?;
+        }
+        reading.spawn_blocking(move || {
+            let file = work(&path, std::fs::File::open(&path))?;
+            Ok::<_, EtlError>(
+                ParquetReader::new(file)
+                    .with_columns(Some(vec!["event_id".into()]))
+                    .finish()?,
+            )
+        });
+    }
+    while let Some(read) = reading.join_next().await {
+        add(&mut ids, read)?;
     }
     timer.lap("read_silver");
 
@@ -371,15 +388,15 @@ pub async fn run(
             let store = store.clone();
             let (prefix, dry_run) = (opts.silver_prefix.clone(), opts.dry_run);
             writing.spawn(async move {
-                let p = tokio::task::spawn_blocking(move || write_object(p, rows, keep, &prefix))
+                let mut p = tokio::task::spawn_blocking(move || write_object(p, rows, keep, &prefix))
                     .await
                     .map_err(|e| EtlError::Task(e.to_string()))??;
                 if !dry_run {
                     for (_, key, path) in &p.files {
                         store.put_file(key, path).await?;
                     }
-                    if let Some(body) = &p.invalid_body {
-                        store.put(&p.invalid_key, body.clone()).await?;
+                    if let Some(body) = p.invalid_body.take() {
+                        store.put(&p.invalid_key, body).await?;
                     }
                 }
                 Ok::<_, EtlError>(p)
@@ -927,7 +944,7 @@ fn parse_object(
 
 /// The number of lines in `text` (a last line without a newline included).
 fn line_count(text: &[u8]) -> usize {
-    text.iter().filter(|b| **b == b'\n').count() + 1
+    memchr::memchr_iter(b'\n', text).count() + 1
 }
 
 /// Silver's rules over every non-blank line of an object's text: the
@@ -941,26 +958,32 @@ fn parse_text(
 ) -> Result<(Parsed, Option<DataFrame>), EtlError> {
     let fallback = ingest_micros(obj);
     let mut batch = SilverBatch::new(&obj.key, line_count(text));
-    for (i, raw) in text.split(|b| *b == b'\n').enumerate() {
+    let mut start = 0;
+    for (i, end) in memchr::memchr_iter(b'\n', text)
+        .chain(std::iter::once(text.len()))
+        .enumerate()
+    {
+        let raw = &text[start..end];
+        start = end + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         parsed.lines += 1;
         let line_number = i as u64 + 1;
-        let result = match std::str::from_utf8(raw) {
-            Ok(line) => silver::clean_line(settings, line, fallback),
-            Err(_) => Err(vec![Reason::MalformedJson]),
+        let record = std::str::from_utf8(raw).ok().and_then(JsonLine::parse);
+        let result = match &record {
+            Some(record) => silver::clean_record(settings, record, fallback).map(|row| batch.push(&row)),
+            None => Err(vec![Reason::MalformedJson]),
         };
-        match result {
-            Ok(row) => batch.push(row),
-            Err(reasons) => parsed.invalid.push(InvalidRecord {
+        if let Err(reasons) = result {
+            parsed.invalid.push(InvalidRecord {
                 raw_line: String::from_utf8_lossy(raw).into_owned(),
                 source_key: obj.key.clone(),
                 line_number,
                 reasons,
                 run_id: run_id.into(),
-            }),
+            });
         }
     }
     parsed.valid_before_dedupe = batch.len() as u64;

@@ -112,8 +112,16 @@ impl Adapter {
     /// too, so that a record reports all its reasons, not only the adapter's.
     /// The event id is derived only when there is no reason.
     pub fn adapt_partial<R: Record + ?Sized>(&self, r: &R) -> (Event, Vec<Reason>) {
+        let (e, reasons) = self.adapt_borrowed(r);
+        (e.into_owned(), reasons)
+    }
+
+    /// [`Adapter::adapt_partial`] with the event's text lent by the record
+    /// where it can be (a trimmed string field is a slice of the record's);
+    /// only numbers read as text and rewritten values are owned.
+    pub fn adapt_borrowed<'r, R: Record + ?Sized>(&self, r: &'r R) -> (Event<Cow<'r, str>>, Vec<Reason>) {
         let mut reasons = Vec::new();
-        let mut e = Event::default();
+        let mut e = Event::<Cow<'r, str>>::default();
         let zone = self.format.source_zone();
         let f = Fields { r };
         match self.format {
@@ -161,11 +169,10 @@ impl Adapter {
                 e.product_id = f.text("product_id");
                 e.category_id = f.text("category_id");
                 e.category_code = f.text("category_code");
-                e.category = e
-                    .category_code
-                    .as_deref()
-                    .and_then(|c| c.split('.').next())
-                    .map(String::from);
+                e.category = e.category_code.as_ref().map(|c| match c {
+                    Cow::Borrowed(c) => Cow::Borrowed(c.split('.').next().unwrap_or(c)),
+                    Cow::Owned(c) => Cow::Owned(c.split('.').next().unwrap_or(c).to_string()),
+                });
                 e.brand = f.text("brand");
                 e.price = f.number("price", Reason::NonPositivePrice, &mut reasons);
                 e.quantity = f.integer("quantity", Reason::BadQuantity, &mut reasons);
@@ -187,10 +194,11 @@ impl Adapter {
                 e.price = f.number("UnitPrice", Reason::NonPositivePrice, &mut reasons);
                 // CustomerID is `NA` when unknown, and a float in some exports.
                 e.user_id = match f.text("CustomerID").filter(|c| !c.eq_ignore_ascii_case("na")) {
-                    Some(c) => c.strip_suffix(".0").map(String::from).unwrap_or(c),
+                    Some(Cow::Borrowed(c)) => Cow::Borrowed(c.strip_suffix(".0").unwrap_or(c)),
+                    Some(Cow::Owned(c)) => Cow::Owned(c.strip_suffix(".0").unwrap_or(&c).to_string()),
                     None => {
                         reasons.push(Reason::MissingUserId);
-                        String::new()
+                        Cow::Borrowed("")
                     }
                 };
                 e.country = f.text("Country");
@@ -202,7 +210,7 @@ impl Adapter {
             return (e, reasons);
         }
         if e.event_id.is_empty() {
-            e.event_id = event_id(&e);
+            e.event_id = Cow::Owned(event_id(&e));
         }
         (e, reasons)
     }
@@ -212,24 +220,24 @@ struct Fields<'a, R: ?Sized> {
     r: &'a R,
 }
 
-impl<R: Record + ?Sized> Fields<'_, R> {
+impl<'a, R: Record + ?Sized> Fields<'a, R> {
     /// Trimmed text; empty strings and nulls are absent; numbers become text.
-    fn text(&self, key: &str) -> Option<String> {
+    fn text(&self, key: &str) -> Option<Cow<'a, str>> {
         match self.r.field(key)? {
             Raw::Str(s) => {
                 let t = s.trim();
-                (!t.is_empty()).then(|| t.to_string())
+                (!t.is_empty()).then_some(Cow::Borrowed(t))
             }
-            Raw::Num(n) => Some(n.to_string()),
-            Raw::Bool(b) => Some(b.to_string()),
+            Raw::Num(n) => Some(Cow::Owned(n.to_string())),
+            Raw::Bool(b) => Some(Cow::Owned(b.to_string())),
             Raw::Null | Raw::Nested => None,
         }
     }
 
-    fn required_text(&self, key: &str, reason: Reason, reasons: &mut Vec<Reason>) -> String {
+    fn required_text(&self, key: &str, reason: Reason, reasons: &mut Vec<Reason>) -> Cow<'a, str> {
         self.text(key).unwrap_or_else(|| {
             reasons.push(reason);
-            String::new()
+            Cow::Borrowed("")
         })
     }
 

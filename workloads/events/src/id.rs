@@ -10,14 +10,14 @@ use sha2::{Digest, Sha256};
 use crate::event::Event;
 
 /// `e-` and 32 hex digits of a SHA-256 over the identifying fields.
-pub fn event_id(e: &Event) -> String {
+pub fn event_id<S: std::ops::Deref<Target = str>>(e: &Event<S>) -> String {
     let mut h = Sha256::new();
     let mut field = |s: &str| {
         h.update(s.as_bytes());
         h.update([0x1f]);
     };
     field(&e.event_time.to_string());
-    field(&e.user_id);
+    field(&*e.user_id);
     field(e.session_id.as_deref().unwrap_or(""));
     field(e.product_id.as_deref().unwrap_or(""));
     field(e.event_type.map(|t| t.as_str()).unwrap_or(""));
@@ -38,7 +38,7 @@ mod tests {
 
     #[test]
     fn same_identity_same_id_other_fields_ignored() {
-        let a = Event {
+        let a: Event = Event {
             event_time: 1,
             user_id: "u".into(),
             event_type: Some(EventType::View),

@@ -96,7 +96,7 @@ pub fn silver_of(settings: &Settings, lines: &[String]) -> LazyFrame {
     let ingest = pipegen_events::time::parse_utc("2025-10-25T00:00:00Z").unwrap();
     for l in lines {
         let row = clean_line(settings, l, ingest).unwrap_or_else(|r| panic!("fixture line {l}: {r:?}"));
-        batch.push(row);
+        batch.push(&row);
     }
     batch.into_frame().unwrap().lazy()
 }

@@ -131,6 +131,15 @@ fn same_outputs(a: &std::path::Path, b: &std::path::Path) {
     }
 }
 
+/// Asserts that the lake at `root` holds what one uninterrupted run over
+/// `objects` gives (built under `name`), then removes both lakes.
+fn assert_same_as_one_run(root: std::path::PathBuf, objects: &[(String, Vec<String>)], name: &str) {
+    let whole = process_in_runs(name, objects, &[]);
+    same_outputs(&whole, &root);
+    let _ = std::fs::remove_dir_all(&whole);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
 fn fixture_objects() -> Vec<(String, Vec<String>)> {
     simulated(Profile::Flashcommerce, 1_200, 0.1, 1, 60).0
 }
@@ -141,11 +150,8 @@ proptest! {
     #[test]
     fn one_run_equals_any_split(cuts in proptest::collection::vec(1usize..40, 1..5)) {
         let objects = fixture_objects();
-        let whole = process_in_runs("split-whole", &objects, &[]);
         let split = process_in_runs("split-parts", &objects, &cuts);
-        same_outputs(&whole, &split);
-        let _ = std::fs::remove_dir_all(&whole);
-        let _ = std::fs::remove_dir_all(&split);
+        assert_same_as_one_run(split, &objects, "split-whole");
     }
 }
 
@@ -154,11 +160,8 @@ proptest! {
 #[test]
 fn one_run_equals_the_split_once_found_to_differ() {
     let objects = fixture_objects();
-    let whole = process_in_runs("split-once-whole", &objects, &[]);
     let split = process_in_runs("split-once-parts", &objects, &[35, 4, 9]);
-    same_outputs(&whole, &split);
-    let _ = std::fs::remove_dir_all(&whole);
-    let _ = std::fs::remove_dir_all(&split);
+    assert_same_as_one_run(split, &objects, "split-once-whole");
 }
 
 #[test]
@@ -284,10 +287,7 @@ fn a_run_that_adds_objects_leaves_the_silver_files_already_written_untouched() {
         assert!(after.get(key) == Some(bytes), "{key} was rewritten or removed");
     }
     assert!(after.len() > before.len(), "the new objects have files of their own");
-    let whole = process_in_runs("layout-whole", &objects, &[]);
-    same_outputs(&whole, &root);
-    let _ = std::fs::remove_dir_all(&root);
-    let _ = std::fs::remove_dir_all(&whole);
+    assert_same_as_one_run(root, &objects, "layout-whole");
 }
 
 #[test]
@@ -310,8 +310,5 @@ fn silver_in_another_layout_is_refused_until_a_full_refresh_rebuilds_it() {
     let r = rt().block_on(run_once(&root, &flash(), "rebuild", |o| o.full_refresh = true));
     assert!(r.reconciled);
     assert!(!root.join(&legacy).exists(), "the old object is gone");
-    let whole = process_in_runs("legacy-whole", &objects, &[]);
-    same_outputs(&whole, &root);
-    let _ = std::fs::remove_dir_all(&root);
-    let _ = std::fs::remove_dir_all(&whole);
+    assert_same_as_one_run(root, &objects, "legacy-whole");
 }

@@ -33,7 +33,7 @@ fn purchase(changes: Value) -> String {
     v.to_string()
 }
 
-fn ok(s: &Settings, line: &str) -> SilverRow {
+fn ok(s: &Settings, line: &str) -> SilverRow<'static> {
     clean_line(s, line, ingest()).unwrap_or_else(|r| panic!("{line} was rejected: {r:?}"))
 }
 
