@@ -212,7 +212,10 @@ impl SilverBatch {
         let dates: Vec<String> = self.dates.iter().map(NaiveDate::to_string).collect();
         columns.push(Column::new_scalar(
             "source_object".into(),
-            Scalar::new(DataType::String, AnyValue::StringOwned(self.source_object.as_str().into())),
+            Scalar::new(
+                DataType::String,
+                AnyValue::StringOwned(self.source_object.as_str().into()),
+            ),
             rows,
         ));
         columns.push(Column::new(

@@ -35,8 +35,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use pipegen_events::{JsonLine, Reason};
 use pipegen_events::lake::{self, TableDef};
+use pipegen_events::{JsonLine, Reason};
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

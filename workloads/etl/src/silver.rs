@@ -129,7 +129,8 @@ pub fn clean_event<'r>(
     ingest_micros: i64,
 ) -> Result<SilverRow<'r>, Vec<Reason>> {
     // 2. Normalise. City aliases resolve before the city check.
-    let city: Option<Result<&'r crate::cities::City, ()>> = e.city.as_deref().map(|c| settings.cities.lookup(c).ok_or(()));
+    let city: Option<Result<&'r crate::cities::City, ()>> =
+        e.city.as_deref().map(|c| settings.cities.lookup(c).ok_or(()));
     if let Some(Ok(c)) = city {
         e.city = Some(Cow::Borrowed(&c.name));
     }
