@@ -303,19 +303,22 @@ pub async fn run(
         download_all(store, downloads, width).await?;
     }
     // The ids silver already has: files are read `width` at a time, their
-    // ids added as each arrives (a set: the order does not matter).
+    // ids added as each arrives (a set: the order does not matter). Their
+    // rows are counted on the way: silver's rows after the run are these and
+    // the rows this run writes.
     let mut ids = IdSet::default();
+    let mut kept_rows: u64 = 0;
     let mut reading = tokio::task::JoinSet::new();
     let add = |ids: &mut IdSet, read: Result<Result<DataFrame, EtlError>, tokio::task::JoinError>| {
         let df = read.map_err(|e| EtlError::Task(e.to_string()))??;
         for id in df.column("event_id")?.str()?.iter() {
             ids.insert(id.unwrap_or_default());
         }
-        Ok::<_, EtlError>(())
+        Ok::<_, EtlError>(df.height() as u64)
     };
     for (_, path) in kept_existing.iter().cloned() {
         while reading.len() >= width.max(1) {
-            add(&mut ids, reading.join_next().await.expect("reads in flight"))?;
+            kept_rows += add(&mut ids, reading.join_next().await.expect("reads in flight"))?;
         }
         reading.spawn_blocking(move || {
             let file = work(&path, std::fs::File::open(&path))?;
@@ -327,7 +330,7 @@ pub async fn run(
         });
     }
     while let Some(read) = reading.join_next().await {
-        add(&mut ids, read)?;
+        kept_rows += add(&mut ids, read)?;
     }
     timer.lap("read_silver");
 
@@ -482,7 +485,9 @@ pub async fn run(
     // back before gold's groups grow.
     drop(ids);
     let all_silver = scan_mirror(&mirror)?;
-    report.silver_rows = count_rows(&mirror)?;
+    // The kept files' rows and the new ones (each object's reconciled valid
+    // rows are exactly what its files hold).
+    report.silver_rows = kept_rows + report.totals.valid;
     let old_manifest: BTreeMap<String, String> = read_json(store, &opts.gold_manifest_key()).await?.unwrap_or_default();
     let mut manifest: BTreeMap<String, String> = BTreeMap::new();
     let mut gold_partitions: Vec<(&'static TableDef, Vec<Vec<String>>)> = Vec::new();
@@ -633,16 +638,6 @@ fn scan_mirror(files: &[(String, PathBuf)]) -> PolarsResult<LazyFrame> {
         })
         .collect::<PolarsResult<Vec<_>>>()?;
     concat(frames, UnionArgs::default())
-}
-
-/// The rows of silver, from each file's footer: no column is read.
-fn count_rows(mirror: &[(String, PathBuf)]) -> Result<u64, EtlError> {
-    let mut rows = 0;
-    for (_, path) in mirror {
-        let file = work(path, std::fs::File::open(path))?;
-        rows += ParquetReader::new(file).num_rows()? as u64;
-    }
-    Ok(rows)
 }
 
 /// Zstd at level 1 for what this job writes: against the default level 3,
