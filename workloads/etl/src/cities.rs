@@ -142,7 +142,22 @@ impl CityTable {
 
     /// The city a (trimmed) name refers to, aliases resolved, case ignored.
     pub fn lookup(&self, name: &str) -> Option<&City> {
-        let lower = name.trim().to_lowercase();
+        let name = name.trim();
+        if name.is_ascii() {
+            // Every row asks: compared in place, without the lower-case copy
+            // and the hash of the general path (for ASCII, both give the
+            // same answer: the lower case of an ASCII name is ASCII).
+            let name = ALIASES
+                .iter()
+                .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+                .map_or(name, |(_, c)| c);
+            return self
+                .by_name
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, c)| c);
+        }
+        let lower = name.to_lowercase();
         let canonical = ALIASES
             .iter()
             .find(|(alias, _)| *alias == lower)

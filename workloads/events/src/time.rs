@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 
 /// Parses a timestamp with an explicit offset or `UTC` suffix.
 pub fn parse_utc(s: &str) -> Option<i64> {
-    let s = s.trim();
+    let s = crate::adapt::trim(s);
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.timestamp_micros());
     }
