@@ -13,7 +13,6 @@
 //! the `Map`). The tests below hold the two to that.
 
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -48,19 +47,34 @@ impl Record for Map<String, Value> {
 }
 
 /// One JSON object read from a line: its top-level fields, in line order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct JsonLine<'a> {
     fields: Fields<'a>,
-    /// One bit per key's [`sign`]: a key whose bit is clear is not in the
-    /// line, known without a scan (an adapter asks for ~30 keys, and a third
-    /// of them are absent from any one source's lines).
-    signs: u128,
-    /// Whether a key is repeated: then the last one counts, and lookups scan
-    /// from the end (found when two keys share a bit, and rare).
-    repeats: bool,
-    /// Where the next lookup starts: adapters ask for keys in about the
-    /// order lines hold them, so most lookups hit at the first probe.
-    next: Cell<usize>,
+    /// The fields by key, an open-addressing table: a lookup is about one
+    /// probe and one comparison (an adapter asks for ~30 keys per line, a
+    /// third of them absent; scanning the keys for each was a tenth of the
+    /// ETL's work). `None` for lines of more fields than it numbers, whose
+    /// lookups scan the keys.
+    index: Option<Index>,
+}
+
+/// Field numbers ([`ABSENT`] for none) in slots from [`slot`], a key in the
+/// first free slot from its own. Of repeated keys, the last one counts.
+type Index = [u8; 256];
+const ABSENT: u8 = u8::MAX;
+/// At most this many fields are indexed: the table keeps free slots, so
+/// that every probe sequence ends.
+const INDEXED: usize = 192;
+
+/// Records field `i`, whose key is `key`, in `index`; `same(j)` tells
+/// whether field `j` has the same key (then `i`, a later repeat, replaces it).
+#[inline]
+fn enter(index: &mut Index, key: &[u8], i: usize, same: impl Fn(usize) -> bool) {
+    let mut s = slot(key);
+    while index[s] != ABSENT && !same(index[s] as usize) {
+        s = (s + 1) % index.len();
+    }
+    index[s] = i as u8;
 }
 
 #[derive(Debug)]
@@ -70,12 +84,6 @@ enum Fields<'a> {
     Flat { line: &'a str, spans: Vec<Span> },
     /// Any other object, as serde_json's visitor decoded it.
     Decoded(Vec<(Cow<'a, str>, Slot<'a>)>),
-}
-
-impl Default for Fields<'_> {
-    fn default() -> Self {
-        Fields::Decoded(Vec::new())
-    }
 }
 
 /// A flat field: byte ranges of the key (without quotes) and of the value's
@@ -97,10 +105,10 @@ enum Slot<'a> {
     Nested,
 }
 
-/// A key's bit among 128, from its length and its first and last eight
+/// A key's slot among 256 (its first probe), from its length and its first and last eight
 /// bytes (which cover every byte of keys up to 16 bytes long).
 #[inline]
-fn sign(key: &[u8]) -> u128 {
+fn slot(key: &[u8]) -> usize {
     let n = key.len();
     let (head, tail) = if n >= 8 {
         (word(key, 0), word(key, n - 8))
@@ -110,7 +118,7 @@ fn sign(key: &[u8]) -> u128 {
         (u64::from_le_bytes(w), 0)
     };
     let mixed = (head ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    1 << (mixed >> 57)
+    (mixed >> 56) as usize
 }
 
 impl<'a> JsonLine<'a> {
@@ -118,14 +126,9 @@ impl<'a> JsonLine<'a> {
     /// object (what silver calls `malformed_json`).
     pub fn parse(line: &'a str) -> Option<JsonLine<'a>> {
         match flat_object(line) {
-            Some(flat) => Some(JsonLine {
-                fields: Fields::Flat {
-                    line,
-                    spans: flat.spans,
-                },
-                signs: flat.signs,
-                repeats: flat.repeats,
-                next: Cell::new(0),
+            Some((spans, index)) => Some(JsonLine {
+                fields: Fields::Flat { line, spans },
+                index,
             }),
             None => JsonLine::parse_with_serde(line),
         }
@@ -137,21 +140,17 @@ impl<'a> JsonLine<'a> {
         let mut de = serde_json::Deserializer::from_str(line);
         let fields = de.deserialize_map(LineVisitor).ok()?;
         de.end().ok()?;
-        Some(JsonLine::new(Fields::Decoded(fields)))
-    }
-
-    fn new(fields: Fields<'a>) -> JsonLine<'a> {
-        let mut line = JsonLine {
-            fields,
-            ..JsonLine::default()
-        };
-        for i in 0..line.len() {
-            let key = line.key(i);
-            let bit = sign(key.as_bytes());
-            line.repeats = line.repeats || (line.signs & bit != 0 && (0..i).any(|j| line.key(j) == key));
-            line.signs |= bit;
-        }
-        line
+        let index = (fields.len() <= INDEXED).then(|| {
+            let mut index = [ABSENT; 256];
+            for (i, (key, _)) in fields.iter().enumerate() {
+                enter(&mut index, key.as_bytes(), i, |j| fields[j].0 == *key);
+            }
+            index
+        });
+        Some(JsonLine {
+            fields: Fields::Decoded(fields),
+            index,
+        })
     }
 
     fn len(&self) -> usize {
@@ -194,41 +193,35 @@ impl<'a> JsonLine<'a> {
 }
 
 impl Record for JsonLine<'_> {
-    /// A bit test for keys that are not there, then a scan from where the
-    /// last lookup hit: a line has a few dozen short keys, where this beats
-    /// hashing them, and an adapter's reads follow the line's order.
+    /// The index's probes from the key's slot to its field or a free slot
+    /// (without an index, a scan from the end, where the last repeat is).
     fn field(&self, key: &str) -> Option<Raw<'_>> {
         let key = key.as_bytes();
-        let bit = sign(key);
-        if self.signs & bit == 0 {
-            return None;
+        let Some(index) = &self.index else {
+            let i = (0..self.len()).rev().find(|&i| self.key_is(i, key))?;
+            return Some(self.value(i));
+        };
+        let mut s = slot(key);
+        loop {
+            match index[s] {
+                ABSENT => return None,
+                i if self.key_is(i as usize, key) => return Some(self.value(i as usize)),
+                _ => s = (s + 1) % index.len(),
+            }
         }
-        let i = match &self.fields {
-            Fields::Flat { line, spans } => self.find(spans.len(), |i| {
-                let [from, to] = spans[i].key;
-                (to - from) as usize == key.len() && same_bytes(&line.as_bytes()[from as usize..to as usize], key)
-            }),
-            Fields::Decoded(fields) => self.find(fields.len(), |i| fields[i].0.as_bytes() == key),
-        }?;
-        Some(self.value(i))
     }
 }
 
 impl JsonLine<'_> {
-    /// The index of the field of `n` that `is_key`: the last one when keys
-    /// repeat, else the only one, found from the hint on.
     #[inline]
-    fn find(&self, n: usize, is_key: impl Fn(usize) -> bool) -> Option<usize> {
-        if self.repeats {
-            return (0..n).rev().find(|&i| is_key(i));
+    fn key_is(&self, i: usize, key: &[u8]) -> bool {
+        match &self.fields {
+            Fields::Flat { line, spans } => {
+                let [from, to] = spans[i].key;
+                (to - from) as usize == key.len() && same_bytes(&line.as_bytes()[from as usize..to as usize], key)
+            }
+            Fields::Decoded(fields) => fields[i].0.as_bytes() == key,
         }
-        let start = self.next.get().min(n);
-        let i = match (start..n).find(|&i| is_key(i)) {
-            Some(i) => i,
-            None => (0..start).find(|&i| is_key(i))?,
-        };
-        self.next.set(i + 1);
-        Some(i)
     }
 }
 
@@ -330,11 +323,11 @@ const STRING_STOP: [bool; 256] = {
 /// no control character (serde_json rejects the latter), numbers are of
 /// JSON's grammar and in range (see [`number`]), and anything else (an
 /// escape, a nested value, a syntax error) is left to serde_json whole.
-fn flat_object(line: &str) -> Option<Flat> {
+fn flat_object(line: &str) -> Option<(Vec<Span>, Option<Index>)> {
     let bytes = line.as_bytes();
     u32::try_from(bytes.len()).ok()?;
-    let (mut signs, mut repeats) = (0, false);
-    let mut spans = Vec::with_capacity(32);
+    let mut index = [ABSENT; 256];
+    let mut spans: Vec<Span> = Vec::with_capacity(32);
     let mut at = space(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
         return None;
@@ -349,16 +342,13 @@ fn flat_object(line: &str) -> Option<Flat> {
             }
             let key_end = string_end(bytes, at + 1)?;
             let key = [at as u32 + 1, key_end as u32];
-            let name = &bytes[at + 1..key_end];
-            let bit = sign(name);
-            // A shared bit is most often two keys alike in sign only.
-            repeats = repeats
-                || (signs & bit != 0
-                    && spans.iter().any(|s: &Span| {
-                        let [from, to] = s.key;
-                        (to - from) as usize == name.len() && same_bytes(&bytes[from as usize..to as usize], name)
-                    }));
-            signs |= bit;
+            if spans.len() < INDEXED {
+                let key = &bytes[at + 1..key_end];
+                enter(&mut index, key, spans.len(), |j| {
+                    let [from, to] = spans[j].key;
+                    (to - from) as usize == key.len() && same_bytes(&bytes[from as usize..to as usize], key)
+                });
+            }
             at = space(bytes, key_end + 1);
             if bytes.get(at) != Some(&b':') {
                 return None;
@@ -380,15 +370,8 @@ fn flat_object(line: &str) -> Option<Flat> {
             }
         }
     }
-    (space(bytes, at) == bytes.len()).then_some(Flat { spans, signs, repeats })
-}
-
-/// What [`flat_object`] finds: the spans, and the keys' signs as in
-/// [`JsonLine`].
-struct Flat {
-    spans: Vec<Span>,
-    signs: u128,
-    repeats: bool,
+    let index = (spans.len() <= INDEXED).then_some(index);
+    (space(bytes, at) == bytes.len()).then_some((spans, index))
 }
 
 /// The first byte at or after `at` that is not JSON whitespace (serde_json
@@ -737,6 +720,39 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Keys that share a slot (found among many), a key repeated, and more
+    /// fields than the index numbers: every lookup still reads what a `Map`
+    /// reads.
+    #[test]
+    fn shared_slots_repeats_and_wide_lines() {
+        let names: Vec<String> = (0..2000).map(|i| format!("k{i}")).collect();
+        let (a, b) = names
+            .iter()
+            .enumerate()
+            .find_map(|(i, a)| {
+                names[..i]
+                    .iter()
+                    .find(|b| slot(b.as_bytes()) == slot(a.as_bytes()))
+                    .map(|b| (a, b))
+            })
+            .expect("2,000 keys in 256 slots share one");
+        for line in [
+            format!(r#"{{"{a}":1,"{b}":2,"x":3}}"#),
+            format!(r#"{{"{b}":"one","x":null,"{a}":"two","{b}":"three"}}"#),
+            format!(r#"{{"{a}":1,"{a}":2}}"#),
+        ] {
+            assert!(flat_object(&line).is_some(), "{line}");
+            agree(&line, &[a, b, "x", "k1999"]);
+        }
+        let wide: Vec<String> = names[..600]
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("\"{k}\":{i}"))
+            .collect();
+        let wide = format!("{{{}}}", wide.join(","));
+        agree(&wide, &["k0", "k253", "k254", "k255", "k599", "k600"]);
     }
 
     proptest! {
