@@ -32,7 +32,7 @@ fn flashcommerce(i: u64) -> String {
         i % 1000,
         1 + i % 5,
         i % 10,
-        i % 2 == 0,
+        i.is_multiple_of(2),
     )
 }
 
