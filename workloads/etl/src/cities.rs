@@ -142,28 +142,25 @@ impl CityTable {
 
     /// The city a (trimmed) name refers to, aliases resolved, case ignored.
     pub fn lookup(&self, name: &str) -> Option<&City> {
+        // Every row asks, so names are compared in place with ASCII case
+        // folded rather than lower-cased into a copy and hashed; a name with
+        // other letters is lower-cased first, as the table's names are.
         let name = name.trim();
-        if name.is_ascii() {
-            // Every row asks: compared in place, without the lower-case copy
-            // and the hash of the general path (for ASCII, both give the
-            // same answer: the lower case of an ASCII name is ASCII).
-            let name = ALIASES
-                .iter()
-                .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
-                .map_or(name, |(_, c)| c);
-            return self
-                .by_name
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, c)| c);
-        }
-        let lower = name.to_lowercase();
-        let canonical = ALIASES
+        let lower;
+        let name = if name.is_ascii() {
+            name
+        } else {
+            lower = name.to_lowercase();
+            &lower
+        };
+        let name = ALIASES
             .iter()
-            .find(|(alias, _)| *alias == lower)
-            .map(|(_, c)| c.to_lowercase())
-            .unwrap_or(lower);
-        self.by_name.get(&canonical)
+            .find(|(alias, _)| alias.eq_ignore_ascii_case(name))
+            .map_or(name, |(_, canonical)| canonical);
+        self.by_name
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, city)| city)
     }
 
     pub fn len(&self) -> usize {
@@ -200,6 +197,23 @@ mod tests {
         assert!(t.lookup("Gurgaon").is_none());
         assert!(t.lookup("Gurugram").is_none());
         assert!(t.lookup("Gotham").is_none());
+    }
+
+    #[test]
+    fn names_beyond_ascii_match_in_any_case() {
+        let city = |name: &str| City {
+            name: name.into(),
+            region: "R".into(),
+            tier: "Tier 2".into(),
+            latitude: 0.0,
+            longitude: 0.0,
+        };
+        let t = CityTable::from_cities([city("Zürich"), city("İzmir"), city("Delhi")]);
+        assert_eq!(t.lookup("ZÜRICH").unwrap().name, "Zürich");
+        assert_eq!(t.lookup(" zürich ").unwrap().name, "Zürich");
+        assert_eq!(t.lookup("i̇zmir").unwrap().name, "İzmir");
+        assert_eq!(t.lookup("DELHI").unwrap().name, "Delhi");
+        assert!(t.lookup("Zurich").is_none(), "no accent folding");
     }
 
     #[test]

@@ -66,17 +66,6 @@ const ABSENT: u8 = u8::MAX;
 /// that every probe sequence ends.
 const INDEXED: usize = 192;
 
-/// Records field `i`, whose key is `key`, in `index`; `same(j)` tells
-/// whether field `j` has the same key (then `i`, a later repeat, replaces it).
-#[inline]
-fn enter(index: &mut Index, key: &[u8], i: usize, same: impl Fn(usize) -> bool) {
-    let mut s = slot(key);
-    while index[s] != ABSENT && !same(index[s] as usize) {
-        s = (s + 1) % index.len();
-    }
-    index[s] = i as u8;
-}
-
 #[derive(Debug)]
 enum Fields<'a> {
     /// A flat object without escapes (nearly every bronze line): where each
@@ -126,10 +115,7 @@ impl<'a> JsonLine<'a> {
     /// object (what silver calls `malformed_json`).
     pub fn parse(line: &'a str) -> Option<JsonLine<'a>> {
         match flat_object(line) {
-            Some((spans, index)) => Some(JsonLine {
-                fields: Fields::Flat { line, spans },
-                index,
-            }),
+            Some(spans) => Some(JsonLine::indexed(Fields::Flat { line, spans })),
             None => JsonLine::parse_with_serde(line),
         }
     }
@@ -140,17 +126,28 @@ impl<'a> JsonLine<'a> {
         let mut de = serde_json::Deserializer::from_str(line);
         let fields = de.deserialize_map(LineVisitor).ok()?;
         de.end().ok()?;
-        let index = (fields.len() <= INDEXED).then(|| {
+        Some(JsonLine::indexed(Fields::Decoded(fields)))
+    }
+
+    /// The fields with their index: each key in the first free slot from its
+    /// own, or in the slot of the same key earlier in the line (of repeated
+    /// keys, the last one counts).
+    fn indexed(fields: Fields<'a>) -> JsonLine<'a> {
+        let mut line = JsonLine { fields, index: None };
+        let n = line.len();
+        if n <= INDEXED {
             let mut index = [ABSENT; 256];
-            for (i, (key, _)) in fields.iter().enumerate() {
-                enter(&mut index, key.as_bytes(), i, |j| fields[j].0 == *key);
+            for i in 0..n {
+                let key = line.key_bytes(i);
+                let mut s = slot(key);
+                while index[s] != ABSENT && !line.key_is(index[s] as usize, key) {
+                    s = (s + 1) % index.len();
+                }
+                index[s] = i as u8;
             }
-            index
-        });
-        Some(JsonLine {
-            fields: Fields::Decoded(fields),
-            index,
-        })
+            line.index = Some(index);
+        }
+        line
     }
 
     fn len(&self) -> usize {
@@ -168,6 +165,24 @@ impl<'a> JsonLine<'a> {
             }
             Fields::Decoded(fields) => &fields[i].0,
         }
+    }
+
+    /// [`JsonLine::key`] as bytes (no check of character boundaries, which
+    /// the flat reader's spans are on anyway).
+    #[inline]
+    fn key_bytes(&self, i: usize) -> &[u8] {
+        match &self.fields {
+            Fields::Flat { line, spans } => {
+                let [from, to] = spans[i].key;
+                &line.as_bytes()[from as usize..to as usize]
+            }
+            Fields::Decoded(fields) => fields[i].0.as_bytes(),
+        }
+    }
+
+    #[inline]
+    fn key_is(&self, i: usize, key: &[u8]) -> bool {
+        same_bytes(self.key_bytes(i), key)
     }
 
     fn value(&self, i: usize) -> Raw<'_> {
@@ -212,25 +227,15 @@ impl Record for JsonLine<'_> {
     }
 }
 
-impl JsonLine<'_> {
-    #[inline]
-    fn key_is(&self, i: usize, key: &[u8]) -> bool {
-        match &self.fields {
-            Fields::Flat { line, spans } => {
-                let [from, to] = spans[i].key;
-                (to - from) as usize == key.len() && same_bytes(&line.as_bytes()[from as usize..to as usize], key)
-            }
-            Fields::Decoded(fields) => fields[i].0.as_bytes() == key,
-        }
-    }
-}
-
-/// Two byte strings of the same length are equal, compared eight bytes at a
-/// time (the last word overlapping the one before): keys are short, and a
-/// call to `memcmp` per lookup was a third of the lookup.
+/// Two byte strings are equal, compared eight bytes at a time (the last
+/// word overlapping the one before): keys are short, and a call to `memcmp`
+/// per lookup was a third of the lookup.
 #[inline]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
+    if n != b.len() {
+        return false;
+    }
     if n < 8 {
         return a.iter().zip(b).all(|(x, y)| x == y);
     }
@@ -300,21 +305,6 @@ const POWERS_OF_TEN: [f64; 16] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 ];
 
-/// Bytes that end the fast path's scan of a string: its closing quote, and
-/// the two things it leaves to serde_json (an escape, which needs decoding,
-/// and a control character, which serde_json rejects).
-const STRING_STOP: [bool; 256] = {
-    let mut stop = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        stop[b] = true;
-        b += 1;
-    }
-    stop[b'"' as usize] = true;
-    stop[b'\\' as usize] = true;
-    stop
-};
-
 /// Where the fields of a line lie, when the line is one flat JSON object
 /// whose strings have no escapes; `None` for any other line, which serde_json
 /// then reads (or rejects). Bronze lines are nearly all flat.
@@ -323,11 +313,10 @@ const STRING_STOP: [bool; 256] = {
 /// no control character (serde_json rejects the latter), numbers are of
 /// JSON's grammar and in range (see [`number`]), and anything else (an
 /// escape, a nested value, a syntax error) is left to serde_json whole.
-fn flat_object(line: &str) -> Option<(Vec<Span>, Option<Index>)> {
+fn flat_object(line: &str) -> Option<Vec<Span>> {
     let bytes = line.as_bytes();
     u32::try_from(bytes.len()).ok()?;
-    let mut index = [ABSENT; 256];
-    let mut spans: Vec<Span> = Vec::with_capacity(32);
+    let mut spans = Vec::with_capacity(32);
     let mut at = space(bytes, 0);
     if bytes.get(at) != Some(&b'{') {
         return None;
@@ -342,13 +331,6 @@ fn flat_object(line: &str) -> Option<(Vec<Span>, Option<Index>)> {
             }
             let key_end = string_end(bytes, at + 1)?;
             let key = [at as u32 + 1, key_end as u32];
-            if spans.len() < INDEXED {
-                let key = &bytes[at + 1..key_end];
-                enter(&mut index, key, spans.len(), |j| {
-                    let [from, to] = spans[j].key;
-                    (to - from) as usize == key.len() && same_bytes(&bytes[from as usize..to as usize], key)
-                });
-            }
             at = space(bytes, key_end + 1);
             if bytes.get(at) != Some(&b':') {
                 return None;
@@ -370,8 +352,7 @@ fn flat_object(line: &str) -> Option<(Vec<Span>, Option<Index>)> {
             }
         }
     }
-    let index = (spans.len() <= INDEXED).then_some(index);
-    (space(bytes, at) == bytes.len()).then_some((spans, index))
+    (space(bytes, at) == bytes.len()).then_some(spans)
 }
 
 /// The first byte at or after `at` that is not JSON whitespace (serde_json
@@ -400,14 +381,20 @@ fn string_end(bytes: &[u8], at: usize) -> Option<usize> {
         }
         offset += 8;
     }
-    let end = offset + words.remainder().iter().position(|&b| STRING_STOP[b as usize])?;
-    (rest[end] == b'"').then_some(at + end)
+    // The last few bytes, padded with a byte that does not stop the scan.
+    let mut tail = [b' '; 8];
+    tail[..words.remainder().len()].copy_from_slice(words.remainder());
+    let stops = stops_in(u64::from_le_bytes(tail));
+    let end = offset + (stops.trailing_zeros() / 8) as usize;
+    (stops != 0 && rest[end] == b'"').then_some(at + end)
 }
 
-/// The bytes of a word that are in [`STRING_STOP`], as their high bits,
-/// exact up to the first one (bit tricks of "Bit Twiddling Hacks": a byte
-/// equal to `c` is a zero byte of `w ^ c`; a borrow from a byte below `n`
-/// can mark bytes after it, never before).
+/// The bytes of a word that end the scan of a string, as their high bits,
+/// exact up to the first one: its closing quote, and the two things the fast
+/// path leaves to serde_json (an escape, which needs decoding, and a control
+/// character, which serde_json rejects). Bit tricks of "Bit Twiddling
+/// Hacks": a byte equal to `c` is a zero byte of `w ^ c`; a borrow from a
+/// byte below `n` can mark bytes after it, never before.
 #[inline]
 fn stops_in(w: u64) -> u64 {
     const ONES: u64 = u64::from_le_bytes([1; 8]);
@@ -608,8 +595,8 @@ mod tests {
             for k in b.keys() {
                 assert!(m.contains_key(k), "{line}: {k}");
             }
-            // In line order, then backwards (lookups start where the last
-            // one hit), then each key twice in a row.
+            // In line order, then backwards, then each key twice in a row:
+            // a lookup must not depend on the ones before it.
             let all: Vec<&str> = keys.iter().copied().chain(m.keys().map(String::as_str)).collect();
             for k in all.iter().chain(all.iter().rev()).flat_map(|k| [k, k]) {
                 assert_eq!(m.field(k), b.field(k), "{line}: {k}");
@@ -722,9 +709,9 @@ mod tests {
         }
     }
 
-    /// Keys that share a slot (found among many), a key repeated, and more
-    /// fields than the index numbers: every lookup still reads what a `Map`
-    /// reads.
+    /// Keys that share a first slot (found among many), a key repeated, a
+    /// line of as many fields as the index takes, and lines of more: every
+    /// lookup still reads what a `Map` reads.
     #[test]
     fn shared_slots_repeats_and_wide_lines() {
         let names: Vec<String> = (0..2000).map(|i| format!("k{i}")).collect();
@@ -746,13 +733,20 @@ mod tests {
             assert!(flat_object(&line).is_some(), "{line}");
             agree(&line, &[a, b, "x", "k1999"]);
         }
-        let wide: Vec<String> = names[..600]
-            .iter()
-            .enumerate()
-            .map(|(i, k)| format!("\"{k}\":{i}"))
-            .collect();
-        let wide = format!("{{{}}}", wide.join(","));
-        agree(&wide, &["k0", "k253", "k254", "k255", "k599", "k600"]);
+        for n in [INDEXED, INDEXED + 1, 600] {
+            let wide: Vec<String> = names[..n]
+                .iter()
+                .enumerate()
+                .map(|(i, k)| format!("\"{k}\":{i}"))
+                .collect();
+            let wide = format!("{{{}}}", wide.join(","));
+            assert_eq!(
+                JsonLine::parse(&wide).map(|l| l.index.is_some()),
+                Some(n <= INDEXED),
+                "{n} fields"
+            );
+            agree(&wide, &["k0", "k191", "k192", "k599", "k600"]);
+        }
     }
 
     proptest! {

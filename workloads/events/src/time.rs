@@ -32,10 +32,11 @@ pub fn parse_utc(s: &str) -> Option<i64> {
 
 /// Parses a timestamp; one without an offset is local time in `zone`.
 pub fn parse_in_zone(s: &str, zone: Tz) -> Option<i64> {
+    let s = crate::adapt::trim(s);
     if let Some(t) = parse_utc(s) {
         return Some(t);
     }
-    let naive = parse_naive(s.trim())?;
+    let naive = parse_naive(s)?;
     match zone.from_local_datetime(&naive) {
         LocalResult::Single(t) => Some(t.timestamp_micros()),
         LocalResult::Ambiguous(earlier, _) => Some(earlier.timestamp_micros()),
